@@ -1,0 +1,78 @@
+"""assimilator_stack: Repository, Unit of Work, Specification and LazyCommand over Redis Stack."""
+
+from .core.lazy import LazyCommand
+from .core.repository import Repository
+from .core.specs import (
+    FilterSpecification,
+    JoinSpecification,
+    OnlySpecification,
+    OrderSpecification,
+    PaginateSpecification,
+    Specification,
+    SpecificationList,
+    filter_,
+    join,
+    only,
+    order,
+    paginate,
+)
+from .core.unit_of_work import UnitOfWork
+from .exceptions import (
+    AlreadyExistsError,
+    ConcurrencyError,
+    ConnectionFailedError,
+    DataLayerError,
+    IndexNotReadyError,
+    InvalidDocumentError,
+    InvalidQueryError,
+    MultipleResultsError,
+    NotFoundError,
+    PartialResultError,
+    ReadOnlyEntityError,
+    RedisCommandError,
+    UpdateTargetMissingError,
+)
+from .markers import Indexed, NotIndexed, Text
+from .model import AssimilatorConfig, RedisModel
+from .redis_.repository import RedisRepository
+from .redis_.unit_of_work import RedisUnitOfWork
+from .retry import retry_on_conflict
+
+__all__ = [
+    "AlreadyExistsError",
+    "AssimilatorConfig",
+    "ConcurrencyError",
+    "ConnectionFailedError",
+    "DataLayerError",
+    "FilterSpecification",
+    "IndexNotReadyError",
+    "Indexed",
+    "InvalidDocumentError",
+    "InvalidQueryError",
+    "JoinSpecification",
+    "LazyCommand",
+    "MultipleResultsError",
+    "NotFoundError",
+    "NotIndexed",
+    "OnlySpecification",
+    "OrderSpecification",
+    "PaginateSpecification",
+    "PartialResultError",
+    "ReadOnlyEntityError",
+    "RedisCommandError",
+    "RedisModel",
+    "RedisRepository",
+    "RedisUnitOfWork",
+    "Repository",
+    "Specification",
+    "SpecificationList",
+    "Text",
+    "UnitOfWork",
+    "UpdateTargetMissingError",
+    "filter_",
+    "join",
+    "only",
+    "order",
+    "paginate",
+    "retry_on_conflict",
+]

@@ -1,0 +1,2 @@
+"""Patterns independent of Redis: filter tree, specifications, LazyCommand, abstract
+Repository and UnitOfWork."""

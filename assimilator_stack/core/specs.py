@@ -1,0 +1,185 @@
+"""Specifications: filter, order, paginate, only, join — and how a list of them becomes a Query.
+
+The same specification objects serve every repository (Redis, in-memory, sync, async): each
+repository reads the :class:`Query` they describe, so ``filter_`` is what ``repo.specs.filter``
+returns and specifications are adaptive by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..exceptions import InvalidQueryError
+from .filters import And, Condition, Node, Predicate, and_, not_, or_
+from .lookups import split_lookup
+
+
+class Specification:
+    """Base class of every specification."""
+
+
+class FilterSpecification(Specification):
+    """A filter; combine with ``&``, ``|`` and ``~``."""
+
+    def __init__(self, tree: Node) -> None:
+        self.tree = tree
+
+    def __and__(self, other: FilterSpecification) -> FilterSpecification:
+        return FilterSpecification(and_(self.tree, _as_filter(other).tree))
+
+    def __or__(self, other: FilterSpecification) -> FilterSpecification:
+        return FilterSpecification(or_(self.tree, _as_filter(other).tree))
+
+    def __invert__(self) -> FilterSpecification:
+        return FilterSpecification(not_(self.tree))
+
+    def __repr__(self) -> str:
+        return f"filter_({self.tree!r})"
+
+
+def _as_filter(other: Any) -> FilterSpecification:
+    if isinstance(other, FilterSpecification):
+        return other
+    raise InvalidQueryError(
+        f"only filter specifications combine with &, | and ~; got {type(other).__name__}"
+    )
+
+
+class OrderSpecification(Specification):
+    """Sort keys: ``"field"`` ascending, ``"-field"`` descending; ``address.city`` for nested."""
+
+    def __init__(self, *fields: str) -> None:
+        keys: list[tuple[str, bool]] = []
+        for field in fields:
+            if not isinstance(field, str) or not field.strip("-"):
+                raise InvalidQueryError(f"order() takes field names, got {field!r}")
+            desc = field.startswith("-")
+            keys.append((field.lstrip("-").replace("__", "."), desc))
+        self.keys = tuple(keys)
+
+
+class PaginateSpecification(Specification):
+    def __init__(self, limit: int | None = None, offset: int = 0) -> None:
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)
+                                  or limit < 0):
+            raise InvalidQueryError(
+                f"paginate(limit=...) must be an int >= 0 or None, got {limit!r}"
+            )
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise InvalidQueryError(f"paginate(offset=...) must be an int >= 0, got {offset!r}")
+        self.limit = limit
+        self.offset = offset
+
+
+class OnlySpecification(Specification):
+    """Fetch only these fields (the id always comes too)."""
+
+    def __init__(self, *fields: str) -> None:
+        if not fields:
+            raise InvalidQueryError("only() needs at least one field name")
+        self.fields = tuple(f.replace("__", ".") for f in fields)
+
+
+class JoinSpecification(Specification):
+    """Accepted for API compatibility; a JSON document already holds its nested entities."""
+
+    def __init__(self, *targets: Any, **options: Any) -> None:
+        self.targets = targets
+        self.options = options
+
+
+def filter_(*specs: FilterSpecification | Callable[[Any], bool], **lookups: Any
+            ) -> FilterSpecification:
+    """``filter_(username="Andrey", balance__gt=10)``; several lookups are ANDed.
+
+    Positional arguments may be other filter specifications, or a Python callable
+    ``entity -> bool`` (applied in Python to what Redis selects).
+    """
+    nodes: list[Node] = []
+    for spec in specs:
+        if isinstance(spec, FilterSpecification):
+            nodes.append(spec.tree)
+        elif callable(spec):
+            nodes.append(Predicate(spec))
+        else:
+            raise InvalidQueryError(f"filter_() takes specifications or callables, got {spec!r}")
+    for keyword, value in lookups.items():
+        field, lookup = split_lookup(keyword)
+        nodes.append(Condition(field, lookup, value))
+    return FilterSpecification(and_(*nodes) if nodes else _MATCH_ALL)
+
+
+# An empty AND is true: it matches every entity.
+_MATCH_ALL: Node = And(())
+
+
+def is_match_all(node: Node | None) -> bool:
+    return node is None or node == _MATCH_ALL
+
+
+def order(*fields: str) -> OrderSpecification:
+    return OrderSpecification(*fields)
+
+
+def paginate(limit: int | None = None, offset: int = 0) -> PaginateSpecification:
+    return PaginateSpecification(limit=limit, offset=offset)
+
+
+def only(*fields: str) -> OnlySpecification:
+    return OnlySpecification(*fields)
+
+
+def join(*targets: Any, **options: Any) -> JoinSpecification:
+    return JoinSpecification(*targets, **options)
+
+
+class SpecificationList:
+    """What ``repository.specs`` holds: ``repository.specs.filter(username="Andrey")``."""
+
+    filter = staticmethod(filter_)
+    order = staticmethod(order)
+    paginate = staticmethod(paginate)
+    only = staticmethod(only)
+    join = staticmethod(join)
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a list of specifications asks for."""
+
+    filter: Node | None = None
+    order: tuple[tuple[str, bool], ...] = ()
+    limit: int | None = None
+    offset: int = 0
+    only: tuple[str, ...] | None = None
+
+
+def collect(specs: Iterable[Any]) -> Query:
+    """Fold specifications into one Query; filters are ANDed, the last order/paginate wins."""
+    nodes: list[Node] = []
+    order_keys: tuple[tuple[str, bool], ...] = ()
+    limit: int | None = None
+    offset = 0
+    only_fields: tuple[str, ...] | None = None
+    for spec in specs:
+        if isinstance(spec, FilterSpecification):
+            if not is_match_all(spec.tree):
+                nodes.append(spec.tree)
+        elif isinstance(spec, OrderSpecification):
+            order_keys = spec.keys
+        elif isinstance(spec, PaginateSpecification):
+            limit, offset = spec.limit, spec.offset
+        elif isinstance(spec, OnlySpecification):
+            only_fields = spec.fields
+        elif isinstance(spec, JoinSpecification):
+            continue
+        elif callable(spec):
+            nodes.append(Predicate(spec))
+        else:
+            raise InvalidQueryError(
+                f"expected a specification (filter, order, paginate, only, join), got {spec!r}"
+            )
+    tree = and_(*nodes) if nodes else None
+    return Query(filter=tree, order=order_keys, limit=limit, offset=offset, only=only_fields)
