@@ -1,0 +1,128 @@
+"""pytest plugin: Redis Stack fixtures for testing code built on assimilator_stack.
+
+Registered automatically through the ``pytest11`` entry point when ``assimilator_stack`` is
+installed. Fixtures:
+
+* ``redis_stack_url`` (session): ``$REDIS_URL`` if set, otherwise the URL of one embedded
+  :class:`~assimilator_stack.testing.RedisStackServer` started for the session (needs
+  ``pip install "assimilator_stack[server]"``) and stopped when the session ends.
+* ``redis_client`` (function): a :class:`redis.Redis` on that server, after ``FLUSHALL``.
+* ``redis_client_factory`` (function): ``factory(**kwargs) -> redis.Redis`` (e.g.
+  ``protocol=2``, ``decode_responses=True``); runs ``FLUSHALL`` once before the test.
+* ``async_redis_client_factory`` (function): the same, returning ``redis.asyncio.Redis``.
+
+Every created client is closed after the test.
+
+WARNING: these fixtures run ``FLUSHALL`` (all databases, all RediSearch indexes) on the server
+named by ``REDIS_URL``. Only ever point ``REDIS_URL`` at a throwaway server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import pytest
+import redis
+import redis.asyncio
+
+from assimilator_stack.testing.server import RedisStackServer
+
+__all__ = [
+    "REDIS_URL_ENV",
+    "AsyncRedisClientFactory",
+    "RedisClientFactory",
+    "async_redis_client_factory",
+    "redis_client",
+    "redis_client_factory",
+    "redis_stack_url",
+]
+
+#: Environment variable naming an existing server to use instead of the embedded one.
+REDIS_URL_ENV = "REDIS_URL"
+
+
+class RedisClientFactory(Protocol):
+    """Builds :class:`redis.Redis` clients to the test server; kwargs go to ``from_url``."""
+
+    def __call__(self, **kwargs: Any) -> redis.Redis: ...
+
+
+class AsyncRedisClientFactory(Protocol):
+    """Builds :class:`redis.asyncio.Redis` clients to the test server."""
+
+    def __call__(self, **kwargs: Any) -> redis.asyncio.Redis: ...
+
+
+def _flushall(url: str) -> None:
+    with redis.Redis.from_url(url) as client:
+        client.flushall()
+
+
+@pytest.fixture(scope="session")
+def redis_stack_url() -> Iterator[str]:
+    """URL of the Redis Stack server for this test session.
+
+    ``$REDIS_URL`` when set (the server's data is wiped by ``FLUSHALL`` before each test that
+    uses ``redis_client`` or a factory), else an embedded server started for the session.
+    """
+    url = os.environ.get(REDIS_URL_ENV)
+    if url:
+        yield url
+        return
+    with RedisStackServer() as server:
+        yield server.url
+
+
+@pytest.fixture
+def redis_client(redis_stack_url: str) -> Iterator[redis.Redis]:
+    """A :class:`redis.Redis` to the test server; ``FLUSHALL`` runs first, closed after."""
+    client = redis.Redis.from_url(redis_stack_url)
+    try:
+        client.flushall()
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_client_factory(redis_stack_url: str) -> Iterator[RedisClientFactory]:
+    """``factory(**kwargs) -> redis.Redis``; ``FLUSHALL`` runs once before the test."""
+    _flushall(redis_stack_url)
+    clients: list[redis.Redis] = []
+
+    def factory(**kwargs: Any) -> redis.Redis:
+        client = redis.Redis.from_url(redis_stack_url, **kwargs)
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        with contextlib.suppress(Exception):
+            client.close()
+
+
+@pytest.fixture
+def async_redis_client_factory(redis_stack_url: str) -> Iterator[AsyncRedisClientFactory]:
+    """``factory(**kwargs) -> redis.asyncio.Redis``; ``FLUSHALL`` runs once before the test.
+
+    Needs no async pytest plugin: clients are only built here, and the test uses them inside
+    its own event loop (e.g. ``asyncio.run``). Close them in that loop when you can; at
+    teardown each client still open is closed with ``asyncio.run(client.aclose())``, best
+    effort (connections bound to an already closed loop are dropped).
+    """
+    _flushall(redis_stack_url)
+    clients: list[redis.asyncio.Redis] = []
+
+    def factory(**kwargs: Any) -> redis.asyncio.Redis:
+        client = redis.asyncio.Redis.from_url(redis_stack_url, **kwargs)
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        with contextlib.suppress(Exception):
+            asyncio.run(client.aclose())
