@@ -49,6 +49,24 @@ class RedisModel(BaseModel):
     only_update: bool = Field(default=False, exclude=True, repr=False)
     keep_ttl: bool = Field(default=False, exclude=True, repr=False)
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        # A nested ``class AssimilatorConfig:`` (as the seed writes it) overrides only what it
+        # sets: the settings it leaves out still come from the parent's config.
+        own = cls.__dict__.get("AssimilatorConfig")
+        parent = next(
+            base.__dict__["AssimilatorConfig"]
+            for base in cls.__mro__[1:]
+            if "AssimilatorConfig" in base.__dict__
+        )
+        if isinstance(own, type) and not issubclass(own, parent):
+            cls.AssimilatorConfig = type(
+                "AssimilatorConfig",
+                (own, parent),
+                {"__module__": own.__module__, "__qualname__": own.__qualname__},
+            )
+
     @model_validator(mode="before")
     @classmethod
     def _fill_id(cls, data: Any) -> Any:

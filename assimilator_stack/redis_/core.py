@@ -79,7 +79,10 @@ class RedisCore(Generic[M]):
             if obj is None:
                 entity = self.model(**fields)
             elif isinstance(obj, self.model) and not fields:
-                entity = obj
+                # A plain BaseModel does not validate assignment: it may hold a wrong value
+                # set since it was made, so it is validated again before it is stored.
+                validated = obj.model_config.get("validate_assignment")
+                entity = obj if validated else self.model.model_validate(dict(obj))
             else:
                 data = dict(obj) if isinstance(obj, (BaseModel, dict)) else obj
                 if fields:
@@ -165,13 +168,15 @@ class RedisCore(Generic[M]):
         node = query.filter
         if not isinstance(node, Condition) or node.field != "id" or query.order or query.only:
             return None
+        # None is "no value" (docs/queries.md), and every entity has an id: it matches nothing
+        # (it must not become the key "prefix:None").
         if node.lookup == "eq":
-            return [self.key(node.value)]
+            return [] if node.value is None else [self.key(node.value)]
         if node.lookup == "in":
             values = node.value
             if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
                 raise InvalidQueryError(f"id__in takes a collection of ids, got {values!r}")
-            return list(dict.fromkeys(self.key(v) for v in values))
+            return list(dict.fromkeys(self.key(v) for v in values if v is not None))
         return None
 
     def load_many(self, keys: Sequence[str], watch: bool) -> Plan[list[M]]:
