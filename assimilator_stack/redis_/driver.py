@@ -66,6 +66,11 @@ class SyncSession:
             return None
         raise TypeError(f"unknown request {request!r}")
 
+    @property
+    def watching(self) -> bool:
+        """True while a connection holds WATCHed keys (until EXEC or release)."""
+        return self._pinned is not None
+
     def release(self) -> None:
         if self._pinned is not None:
             pinned, self._pinned = self._pinned, None

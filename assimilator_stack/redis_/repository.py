@@ -67,6 +67,14 @@ class RedisRepository(Repository[M]):
     def _run(self, plan: Plan[T]) -> T:
         return self._session.run(plan)
 
+    def _read(self, plan: Plan[T]) -> T:
+        """Run a read; keys it WATCHed count as read by the unit of work even when the read
+        then failed (NotFoundError: "it was absent" is what the caller decides on)."""
+        try:
+            return self._run(plan)
+        finally:
+            self._watching |= self._session.watching
+
     def _write(self, op: WriteOp) -> None:
         if self._pending is not None:
             self._pending.append(op)
@@ -82,16 +90,12 @@ class RedisRepository(Repository[M]):
     def get(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
             return LazyCommand(self.get, *specs)
-        found = self._run(self.core.get(specs, self._ready, self._watch))
-        self._watching |= self._watch
-        return found
+        return self._read(self.core.get(specs, self._ready, self._watch))
 
     def filter(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
             return LazyCommand(self.filter, *specs)
-        found = self._run(self.core.filter(specs, self._ready, self._watch))
-        self._watching |= self._watch and bool(found)
-        return found
+        return self._read(self.core.filter(specs, self._ready, self._watch))
 
     def count(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
@@ -99,8 +103,7 @@ class RedisRepository(Repository[M]):
         return self._run(self.core.count(specs, self._ready))
 
     def refresh(self, obj: M) -> None:
-        fresh = self._run(self.core.fetch(obj, self._watch))
-        self._watching |= self._watch
+        fresh = self._read(self.core.fetch(obj, self._watch))
         obj.__dict__.update(fresh.__dict__)
 
     def is_modified(self, obj: M) -> bool:
