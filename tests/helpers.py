@@ -32,7 +32,7 @@ class CommandCounter:
     def snapshot(self) -> collections.Counter[str]:
         stats = self.admin.info("commandstats")
         return collections.Counter(
-            {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+            {name.removeprefix("cmdstat_").lower(): int(v["calls"]) for name, v in stats.items()}
         )
 
     @contextlib.contextmanager
