@@ -105,6 +105,9 @@ class RedisRepository(Repository[M]):
     def refresh(self, obj: M) -> None:
         fresh = self._read(self.core.fetch(obj, self._watch))
         obj.__dict__.update(fresh.__dict__)
+        # extra="allow" models keep unknown keys outside __dict__
+        object.__setattr__(obj, "__pydantic_extra__", fresh.__pydantic_extra__)
+        object.__setattr__(obj, "__pydantic_fields_set__", set(fresh.__pydantic_fields_set__))
 
     def is_modified(self, obj: M) -> bool:
         try:
