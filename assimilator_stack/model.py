@@ -38,7 +38,8 @@ class RedisModel(BaseModel):
     ``keep_ttl``) are ordinary attributes for one save and are excluded from the document.
     """
 
-    model_config = ConfigDict(validate_assignment=True)
+    # JSON has no NaN / Infinity: pydantic would store them as null, which no longer validates.
+    model_config = ConfigDict(validate_assignment=True, allow_inf_nan=False)
 
     AssimilatorConfig: ClassVar[type[AssimilatorConfig]] = AssimilatorConfig
 

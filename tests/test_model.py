@@ -360,3 +360,18 @@ def test_id_in_needs_a_collection(make_repo: RepoFactory) -> None:
     repo = make_repo(Account)
     with pytest.raises(InvalidQueryError, match="id__in"):
         repo.filter(repo.specs.filter(id__in="abc"))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_floats_are_refused_not_stored_as_null(make_repo: RepoFactory,
+                                                          client: redis.Redis,
+                                                          value: float) -> None:
+    # JSON has no NaN/Infinity: stored, they would come back as null and never load again
+    repo = make_repo(Account)
+    with pytest.raises(ValueError, match="balance"):
+        repo.save(username="x", balance=value)
+    entity = repo.save(username="x", balance=1)
+    with pytest.raises(ValueError, match="balance"):
+        entity.balance = value
+    assert client.dbsize() == 1
+    assert repo.get(repo.specs.filter(id=entity.id)).balance == 1
