@@ -28,6 +28,7 @@ from ..model import WRITE_OPTIONS
 from ..schema import schema_of
 from .index import IndexSpec, ensure_index, is_missing_index_error
 from .protocol import Args, Batch, Call, Exec, Plan, Watch, WatchFailed
+from .query import CompiledFilter, compile_filter
 from .replies import search_reply
 
 M = TypeVar("M", bound=BaseModel)
@@ -229,13 +230,24 @@ class RedisCore(Generic[M]):
         reply = yield from self.run_search(ready, where, "LIMIT", "0", "0", *params)
         return search_reply(reply, content=False)[0]
 
+    # Let RediSearch expand prefix/suffix/infix patterns (startswith, contains, like, search
+    # prefixes) instead of checking them in Python; exact only when the server's
+    # MAXPREFIXEXPANSIONS exceeds the distinct values of the field (see redis_/query.py).
+    redis_wildcards: bool = False
+
+    def compiled_filter(self, query: Query) -> CompiledFilter:
+        """``query.filter`` compiled (validated first: InvalidQueryError before any I/O)."""
+        return compile_filter(self.schema, query.filter, redis_wildcards=self.redis_wildcards)
+
     def compile_filter(self, query: Query) -> tuple[str, tuple[str, ...]]:
         """The RediSearch query string and its PARAMS arguments for ``query.filter``."""
-        if query.filter is None:
-            return "*", ()
-        raise InvalidQueryError(
-            "filtering on fields other than id is not supported by this build"
-        )
+        compiled = self.compiled_filter(query)
+        return compiled.query, compiled.params_args()
+
+    def filter_is_exact(self, query: Query) -> bool:
+        """False when the query selects a superset of the matches: then
+        ``compiled_filter(query).residual(entity)`` must hold for each candidate."""
+        return self.compiled_filter(query).exact
 
     def search(self, query: Query, ready: MutableSet[str], limit_hint: int | None
                ) -> Plan[list[tuple[str, Any]]]:
