@@ -1,0 +1,198 @@
+"""Runs the benchmark: for each N, for each contender, its three phases in worker processes
+against the shared server (emptied between contenders), then checks every answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import machine, server, venvs
+from .contenders import Contender
+from .dataset import generate
+from .verify import WRONG, check, loud
+from .workers.base import RESULT_MARK
+from .workloads import KEYS, PHASE_OF, PHASES, Truth, plan, truth
+
+REPO = Path(__file__).resolve().parent.parent
+VENVS = REPO / "bench" / ".venvs"
+PROFILED = ("get", "query", "filter1000")
+
+
+@dataclass
+class Options:
+    sizes: list[int]
+    contenders: list[Contender]
+    seed: int = 20240101
+    batch_size: int = 1000
+    budget_seconds: float = 10.0
+    smoke: bool = False
+    redis_url: str | None = None
+    worker_timeout: float = 1800.0
+    profile: bool = False
+    out_dir: Path = REPO / "bench" / "results"
+    venv_dir: Path = VENVS
+
+    def budgets(self) -> dict[str, list[float]]:
+        """[target runs, minimum runs, seconds] per timed loop."""
+        if self.smoke:
+            return {"get": [100, 10, 1.0], "query": [20, 3, 1.0], "count": [20, 3, 1.0],
+                    "filter1000": [5, 2, 1.0]}
+        s = self.budget_seconds
+        return {"get": [1000, 100, s], "query": [200, 5, s], "count": [200, 5, s],
+                "filter1000": [50, 3, s]}
+
+
+@dataclass
+class Run:
+    """Everything a run measured; saved as JSON and rendered by report.py and plot.py."""
+
+    date: str
+    machine: dict[str, Any]
+    options: dict[str, Any]
+    server: dict[str, Any] = field(default_factory=dict)
+    contenders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sizes: list[int] = field(default_factory=list)
+    # results[str(N)][workload][contender] = one worker result (status, samples, answer, ...)
+    results: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    wrong: list[str] = field(default_factory=list)
+    profiles: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def run(options: Options) -> Run:
+    started = time.monotonic()
+    record = Run(
+        date=dt.date.today().isoformat(),
+        machine=machine.describe(),
+        options={"sizes": options.sizes, "seed": options.seed,
+                 "batch_size": options.batch_size, "budgets": options.budgets(),
+                 "smoke": options.smoke, "contenders": [c.key for c in options.contenders]},
+        sizes=list(options.sizes),
+    )
+    pythons = _make_venvs(options)
+    with server.shared_server(options.redis_url) as url:
+        record.server = server.describe(url)
+        log(f"server: redis {record.server.get('redis')}, modules {record.server.get('modules')}")
+        for n in options.sizes:
+            _one_size(options, record, pythons, url, n)
+        if options.profile:
+            _profile(options, record, pythons, url, max(options.sizes))
+    record.seconds = round(time.monotonic() - started, 1)
+    return record
+
+
+def _make_venvs(options: Options) -> dict[str, Path]:
+    log(f"virtual environments in {options.venv_dir}")
+    pythons: dict[str, Path] = {}
+    for c in options.contenders:
+        pythons[c.key] = venvs.ensure(options.venv_dir / c.key, c.requirements,
+                                      REPO if c.editable else None, log=log)
+    return pythons
+
+
+def _one_size(options: Options, record: Run, pythons: dict[str, Path], url: str,
+              n: int) -> None:
+    log(f"\n=== N = {n:,}")
+    rows = generate(n, options.seed)
+    params = plan(rows, options.seed, options.batch_size)
+    right = truth(rows, params)
+    del rows
+    by_workload: dict[str, dict[str, Any]] = {k: {} for k in KEYS}
+    for c in options.contenders:
+        server.flush(url)
+        for phase in PHASES:
+            task = {"phase": phase, "url": url, "params": params.as_json(),
+                    "budgets": options.budgets()}
+            started = time.monotonic()
+            reply = _call_worker(c, pythons[c.key], task, options.worker_timeout)
+            record.contenders.setdefault(c.key, {"label": c.label})["versions"] = \
+                reply.get("versions", {})
+            for workload, result in reply["results"].items():
+                by_workload[workload][c.key] = _checked(c, n, workload, result, right, record)
+            log(f"  {c.label:<22} {phase:<6} {time.monotonic() - started:6.1f}s  "
+                + "  ".join(_brief(k, by_workload[k].get(c.key)) for k in KEYS
+                            if PHASE_OF[k] == phase))
+    server.flush(url)
+    record.results[str(n)] = by_workload
+
+
+def _checked(c: Contender, n: int, workload: str, result: dict[str, Any], right: Truth,
+             record: Run) -> dict[str, Any]:
+    result = check(workload, result, right)
+    if result["status"] == WRONG:
+        banner = loud(c.label, n, workload, result)
+        print(banner, file=sys.stderr, flush=True)
+        record.wrong.append(f"{c.label}, N={n:,}, {workload}")
+    elif result["status"] == "error":
+        log(f"  !! {c.label}, N={n:,}, {workload}: error: {result.get('message')}")
+    return result
+
+
+def _brief(workload: str, result: dict[str, Any] | None) -> str:
+    if not result:
+        return f"{workload}=?"
+    if result["status"] != "ok":
+        return f"{workload}={result['status'].upper()}"
+    return f"{workload}={result['samples']['median'] * 1000:.3g}ms"
+
+
+def _call_worker(c: Contender, python: Path, task: dict[str, Any], timeout: float
+                 ) -> dict[str, Any]:
+    """Run one phase of one contender; a crash becomes an error result for its workloads."""
+    try:
+        done = subprocess.run([str(python), "-m", c.worker], input=json.dumps(task),
+                              capture_output=True, text=True, cwd=REPO, timeout=timeout)
+        out, err, code = done.stdout, done.stderr, done.returncode
+    except subprocess.TimeoutExpired as exc:
+        out, err, code = str(exc.stdout or ""), f"timed out after {timeout:.0f}s", -1
+    for line in out.splitlines():
+        if line.startswith(RESULT_MARK):
+            reply: dict[str, Any] = json.loads(line[len(RESULT_MARK):])
+            if err.strip() and any(r.get("status") == "error"
+                                   for r in reply["results"].values()):
+                log(_tail(err))
+            return reply
+    message = f"worker failed (exit {code}): {_tail(err, 6)}"
+    log(f"  !! {c.label} {task['phase']}: {message}")
+    return {"results": {k: {"status": "error", "message": message}
+                        for k in KEYS if PHASE_OF[k] == task["phase"]}}
+
+
+def _tail(text: str, lines: int = 20) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _profile(options: Options, record: Run, pythons: dict[str, Path], url: str,
+             n: int) -> None:
+    """Load again with pyinstrument around workloads 2, 3 and 5, for the floor and ours."""
+    folder = options.out_dir / f"profile-{record.date}-N{n}"
+    log(f"\n=== profiling at N = {n:,} into {folder}")
+    rows = generate(n, options.seed)
+    params = plan(rows, options.seed, options.batch_size)
+    del rows
+    for c in options.contenders:
+        if not (c.ours or c.key == "raw"):
+            continue
+        server.flush(url)
+        task = {"phase": "load", "url": url, "params": params.as_json(),
+                "budgets": options.budgets(),
+                "profile": {"workloads": list(PROFILED), "dir": str(folder)}}
+        _call_worker(c, pythons[c.key], task, options.worker_timeout)
+        for workload in PROFILED:
+            path = folder / f"{c.key}-{workload}.txt"
+            if path.exists():
+                record.profiles[f"{c.key}/{workload}"] = str(path.relative_to(REPO))
+    server.flush(url)

@@ -1,0 +1,1 @@
+"""One worker per contender; each runs inside that contender's own virtual environment."""
