@@ -12,8 +12,10 @@ _owners: dict[str, str] = {}  # prefix -> "module.QualName" of the model that ow
 
 
 def _owner_name(model: type[BaseModel]) -> str:
-    # The class name, not its module: a class defined again (a reload, a test) keeps its keys.
-    return model.__name__
+    # Module and class name (not the qualified name): a class defined again in the same module
+    # (a reload, a class made inside a function) keeps its keys; a same-named class elsewhere
+    # is another model and must choose another prefix.
+    return f"{model.__module__}.{model.__name__}"
 
 
 def claim_prefix(prefix: str, model: type[BaseModel]) -> None:
@@ -21,7 +23,7 @@ def claim_prefix(prefix: str, model: type[BaseModel]) -> None:
 
     Ids may contain ``:``, so prefixes ``app`` and ``app:user`` would share keys
     (``app:user:1`` could be either); both are refused, as is one prefix for two models.
-    A class of the same name takes the prefix over (a reload or a re-definition).
+    A class of the same module and name takes the prefix over (a reload, a re-definition).
     """
     if not prefix:
         raise ValueError(f"{model.__name__}: key prefix must not be empty")

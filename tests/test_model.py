@@ -290,6 +290,27 @@ def test_overlapping_prefixes_are_refused(client: redis.Redis) -> None:
     RedisRepository(session=client, model=ShopOrder)
 
 
+def test_same_class_name_in_another_module_needs_its_own_prefix(client: redis.Redis) -> None:
+    class Gadget(RedisModel):
+        name: str
+
+    class OtherGadget(RedisModel):
+        name: str
+
+    # Same class name, another module: by default both would live under "Gadget:".
+    OtherGadget.__name__ = "Gadget"
+    OtherGadget.__module__ = "another_app.models"
+    RedisRepository(session=client, model=Gadget)
+    with pytest.raises(ValueError, match=r"'Gadget'.*another_app\.models\.Gadget.*key_prefix"):
+        RedisRepository(session=client, model=OtherGadget)
+
+    # The same class defined again in the same module takes its prefix over.
+    class Gadget(RedisModel):  # type: ignore[no-redef]
+        name: str
+
+    RedisRepository(session=client, model=Gadget)
+
+
 # -- ids that need care: stored and found exactly, never colliding ----------------------------
 
 AWKWARD = [":", "*", " ", "\\", '"', "'", "é", "日本", "😀", "{", "}", "|", "-", "@", "$", "\t",
