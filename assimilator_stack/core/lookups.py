@@ -1,18 +1,14 @@
-"""Names of the lookups (``field__lookup=value``) and how a keyword splits into field and lookup.
+"""How a keyword (``field__lookup``) splits into a field and a lookup name.
 
-The meaning of each lookup is declared once, in :mod:`assimilator_stack.lookups_table`, which
-both the RediSearch compiler and the in-memory twin consult.
+The lookups themselves (their meaning in Python and in RediSearch) are declared once, in
+:mod:`assimilator_stack.lookups`; the names come from there.
 """
 
 from __future__ import annotations
 
-LOOKUPS: frozenset[str] = frozenset(
-    {
-        "eq", "not", "ne", "gt", "gte", "lt", "lte", "between", "in", "not_in", "all", "is",
-        "isnull", "like", "ilike", "startswith", "istartswith", "endswith", "iendswith",
-        "contains", "icontains", "regex", "search",
-    }
-)
+from ..lookups import LOOKUPS as _DECLARED
+
+LOOKUPS: frozenset[str] = frozenset(_DECLARED)
 
 
 def split_lookup(keyword: str) -> tuple[str, str]:
