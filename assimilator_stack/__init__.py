@@ -32,6 +32,8 @@ from .exceptions import (
     RedisCommandError,
     UpdateTargetMissingError,
 )
+from .internal.repository import InternalRepository
+from .internal.unit_of_work import InternalUnitOfWork
 from .markers import Indexed, NotIndexed, Text
 from .model import AssimilatorConfig, RedisModel
 from .redis_.repository import RedisRepository
@@ -47,6 +49,8 @@ __all__ = [
     "FilterSpecification",
     "IndexNotReadyError",
     "Indexed",
+    "InternalRepository",
+    "InternalUnitOfWork",
     "InvalidDocumentError",
     "InvalidQueryError",
     "JoinSpecification",

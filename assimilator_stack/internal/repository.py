@@ -1,0 +1,303 @@
+"""InternalRepository: the in-memory twin of RedisRepository, over a plain dict.
+
+For fast unit tests of code written against :class:`~assimilator_stack.Repository`: the same
+API and the same meaning as RedisRepository (docs/queries.md), checked against it by
+tests/test_differential.py. The dict plays the Redis database: keys are the same
+``f"{prefix}:{id}"`` keys, values hold the entity's JSON document (so what comes back is what
+Redis would give back, and entities are always copies), its expiry and a version that plays
+WATCH. Writes are the very commands RedisRepository would send (JSON.SET NX/XX, EXPIRE,
+PEXPIRE, PERSIST, DEL), applied to the dict.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from ..core.lazy import LazyCommand
+from ..core.repository import Repository
+from ..core.specs import Query, Specification, collect
+from ..exceptions import (
+    AlreadyExistsError,
+    ConcurrencyError,
+    InvalidQueryError,
+    MultipleResultsError,
+    NotFoundError,
+    UpdateTargetMissingError,
+)
+from ..redis_.core import RedisCore, WriteOp
+from .evaluate import matcher, order_fields, ordered
+
+M = TypeVar("M", bound=BaseModel)
+
+_versions = itertools.count(1)
+
+
+@dataclass
+class StoredDocument:
+    """What the session dict holds for one key."""
+
+    document: str  # the JSON document, as RedisRepository writes it
+    expires_at: float | None = None  # on the repository's clock
+    version: int = 0  # changes on every write (WATCH)
+
+
+class InternalRepository(Repository[M]):
+    """Entities of ``model`` in ``session`` (a dict; a new one when None).
+
+    Several repositories (of one model or of several) may share one dict, as they would share
+    one Redis database. ``clock`` (default ``time.monotonic``) drives ``expire_in``.
+    """
+
+    def __init__(self, session: dict[str, Any] | None = None, model: type[M] | None = None,
+                 *, clock: Callable[[], float] = time.monotonic,
+                 core: RedisCore[M] | None = None) -> None:
+        if model is None:
+            raise TypeError("InternalRepository needs model=...")
+        super().__init__(session={} if session is None else session, model=model)
+        self.session: dict[str, Any]
+        self.core: RedisCore[M] = core or RedisCore(model)
+        self.clock = clock
+        self._pending: list[WriteOp] | None = None  # set while inside a unit of work
+        self._watched: dict[str, int | None] = {}
+
+    def for_unit_of_work(self) -> InternalRepository[M]:
+        """A repository for one unit of work: same dict and model, its own queue."""
+        return InternalRepository(self.session, self.model, clock=self.clock, core=self.core)
+
+    # -- the dict as a database -------------------------------------------------------------
+
+    def _stored(self, key: str) -> StoredDocument | None:
+        value = self.session.get(key)
+        if value is None:
+            return None
+        if isinstance(value, BaseModel):  # a dict filled by hand with entities
+            entity, _ = self.core.build(value)
+            value = StoredDocument(self.core.codec.dump(entity), None, next(_versions))
+            self.session[key] = value
+        if not isinstance(value, StoredDocument):
+            raise InvalidQueryError(f"session[{key!r}] holds {type(value).__name__}, not an entity")
+        if value.expires_at is not None and value.expires_at <= self.clock():
+            del self.session[key]  # expired entities vanish
+            return None
+        return value
+
+    def _version(self, key: str) -> int | None:
+        stored = self._stored(key)
+        return None if stored is None else stored.version
+
+    def _keys(self) -> list[str]:
+        prefix = self.core.index.key_prefix
+        return [k for k in list(self.session) if isinstance(k, str) and k.startswith(prefix)]
+
+    def _load(self, key: str) -> M | None:
+        stored = self._stored(key)
+        return None if stored is None else self.core.codec.load(key, stored.document)
+
+    def _apply(self, args: tuple[Any, ...]) -> None:
+        """One write command, with Redis' meaning."""
+        name, key = str(args[0]).upper(), str(args[1])
+        stored = self._stored(key)
+        if name == "JSON.SET":
+            condition = str(args[4]).upper() if len(args) > 4 else None
+            if (condition == "NX" and stored is not None) or (
+                    condition == "XX" and stored is None):
+                return
+            expires_at = stored.expires_at if stored is not None else None  # JSON.SET keeps TTL
+            self.session.pop(key, None)  # a write re-indexes: the document moves to the end
+            self.session[key] = StoredDocument(str(args[3]), expires_at, next(_versions))
+        elif name in ("EXPIRE", "PEXPIRE"):
+            if stored is not None:
+                seconds = float(args[2]) / (1000.0 if name == "PEXPIRE" else 1.0)
+                stored.expires_at = self.clock() + seconds
+                stored.version = next(_versions)
+        elif name == "PERSIST":
+            if stored is not None and stored.expires_at is not None:
+                stored.expires_at = None
+                stored.version = next(_versions)
+        elif name == "DEL":
+            self.session.pop(key, None)
+        else:  # pragma: no cover (a command RedisCore learnt and the twin did not)
+            raise NotImplementedError(f"InternalRepository cannot apply {name}")
+
+    def _commit_ops(self, ops: Sequence[WriteOp], watched: dict[str, int | None]) -> None:
+        """All or nothing, as RedisCore.commit: conditions first, then the watched reads."""
+        if not ops:
+            return
+        for op in ops:
+            if op.condition == "nx" and self._stored(op.key) is not None:
+                raise AlreadyExistsError(op.key)
+            if op.condition == "xx" and self._stored(op.key) is None:
+                raise UpdateTargetMissingError(op.key)
+        if any(self._version(key) != version for key, version in watched.items()):
+            raise ConcurrencyError(
+                "an entity read in this unit of work was changed by another client before "
+                "commit; nothing was written. Retry the unit of work "
+                "(see assimilator_stack.retry_on_conflict)"
+            )
+        for op in ops:
+            for args in op.commands:
+                self._apply(args)
+
+    def _write(self, op: WriteOp) -> None:
+        if self._pending is not None:
+            self._pending.append(op)
+        else:
+            self._commit_ops([op], {})
+
+    def _watch(self, keys: Sequence[str]) -> None:
+        if self._pending is None:
+            return
+        for key in keys:
+            self._watched.setdefault(key, self._version(key))
+
+    # -- what a unit of work drives ----------------------------------------------------------
+
+    def _begin(self) -> None:
+        self._pending = []
+        self._watched = {}
+
+    def _commit(self) -> None:
+        ops, self._pending = self._pending or [], []
+        watched, self._watched = self._watched, {}
+        self._commit_ops(ops, watched)
+
+    def _rollback(self) -> None:
+        self._pending = [] if self._pending is not None else None
+        self._watched = {}
+
+    def _close(self) -> None:
+        self._rollback()
+        self._pending = None
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def _select(self, query: Query, limit: int | None) -> list[M]:
+        keys = self.core.id_keys(query)
+        if keys is not None:
+            end = None if query.limit is None else query.offset + query.limit
+            keys = keys[query.offset:end]
+            self._watch(keys)
+            return [e for e in (self._load(k) for k in keys) if e is not None]
+        found = self._matching(query)
+        end = None if limit is None else query.offset + limit
+        page = found[query.offset:end]
+        self._watch([key for key, _ in page])
+        return [self.core.codec.load(key, self._document(key)) for key, _ in page]
+
+    def _document(self, key: str) -> str:
+        stored = self._stored(key)
+        assert stored is not None
+        return stored.document
+
+    def _matching(self, query: Query) -> list[tuple[str, M]]:
+        """(key, entity) of every match, in the query's order (validated first)."""
+        check = matcher(self.core.schema, query.filter)
+        order_fields(self.core.schema, query.order)
+        found: list[tuple[str, M]] = []
+        for key in self._keys():
+            entity = self._load(key)
+            if entity is not None and check(entity):
+                found.append((key, entity))
+        if query.order:
+            by_entity = {id(entity): key for key, entity in found}
+            entities = ordered(self.core.schema, [e for _, e in found], query.order)
+            found = [(by_entity[id(e)], e) for e in entities]
+        return found
+
+    def get(self, *specs: Any, lazy: bool = False) -> Any:
+        if lazy:
+            return LazyCommand(self.get, *specs)
+        found = self._select(collect(specs), limit=2)
+        if not found:
+            raise NotFoundError(f"no {self.model.__name__} matches {list(specs)!r}")
+        if len(found) > 1:
+            raise MultipleResultsError(
+                f"more than one {self.model.__name__} matches {list(specs)!r}"
+            )
+        return found[0]
+
+    def filter(self, *specs: Any, lazy: bool = False) -> Any:
+        if lazy:
+            return LazyCommand(self.filter, *specs)
+        query = collect(specs)
+        return self._select(query, limit=query.limit)
+
+    def stream(self, *specs: Any, batch_size: int = 1000) -> Iterator[M]:
+        """Every match, one at a time (fetched ``batch_size`` at a time)."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidQueryError(f"stream(batch_size=...) must be an int >= 1, got "
+                                    f"{batch_size!r}")
+        query = collect(specs)
+        found = self._select(query, limit=query.limit)
+        return iter(found)
+
+    def count(self, *specs: Any, lazy: bool = False) -> Any:
+        if lazy:
+            return LazyCommand(self.count, *specs)
+        query = collect(specs)
+        keys = self.core.id_keys(query)
+        if keys is not None:
+            return sum(1 for key in keys if self._stored(key) is not None)
+        return len(self._matching(query))
+
+    def refresh(self, obj: M) -> None:
+        key = self.core.key_of_entity(obj)
+        self._watch([key])
+        fresh = self._load(key)
+        if fresh is None:
+            raise NotFoundError(f"{key!r} does not exist")
+        obj.__dict__.update(fresh.__dict__)
+        object.__setattr__(obj, "__pydantic_extra__", fresh.__pydantic_extra__)
+        object.__setattr__(obj, "__pydantic_fields_set__", set(fresh.__pydantic_fields_set__))
+
+    def is_modified(self, obj: M) -> bool:
+        stored = self._load(self.core.key_of_entity(obj))
+        return stored is None or not self.core.same(stored, obj)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def save(self, obj: Any = None, **fields: Any) -> M:
+        entity, options = self.core.build(obj, fields)
+        self._write(self.core.save_op(entity, options))
+        return entity
+
+    def update(self, obj: Any = None, *specs: Any, **values: Any) -> Any:
+        if _is_selection(obj) or (obj is None and specs):
+            return self._update_matches((obj, *specs) if obj is not None else specs, values)
+        entity, options = self.core.build(obj, values)
+        self._write(self.core.save_op(entity, options, force_update=True))
+        return entity
+
+    def delete(self, obj: Any = None, *specs: Any) -> Any:
+        if obj is None and not specs:
+            return None  # delete() deletes nothing
+        if _is_selection(obj) or obj is None:
+            query = collect((obj, *specs) if obj is not None else specs)
+            for key, _ in self._matching(query):
+                self._write(self.core.delete_op(key))
+            return None
+        self._write(self.core.delete_op(obj))
+        return None
+
+    def _update_matches(self, specs: Sequence[Any], values: dict[str, Any]) -> None:
+        query = collect(specs)
+        changes = []
+        for _, entity in self._matching(query):
+            updated, _ = self.core.build(entity, values)
+            changes.append(updated)
+        for updated in changes:
+            self._write(self.core.save_op(updated, {"keep_ttl": True}, force_update=True))
+
+
+def _is_selection(obj: Any) -> bool:
+    """``update(*specs, **values)`` / ``delete(*specs)``: the first argument is a
+    specification (or a Python predicate), not an entity."""
+    if isinstance(obj, Specification):
+        return True
+    return callable(obj) and not isinstance(obj, (BaseModel, dict, str))

@@ -1,0 +1,35 @@
+"""InternalUnitOfWork: the in-memory twin of RedisUnitOfWork."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.unit_of_work import UnitOfWork
+from .repository import InternalRepository
+
+
+class InternalUnitOfWork(UnitOfWork):
+    """``with uow:`` then write through ``uow.repository``, then ``uow.commit()``.
+
+    As RedisUnitOfWork: writes are queued and applied together at commit (all or nothing:
+    only_create / only_update are checked for the whole commit first); entities read through
+    ``uow.repository`` are watched, and if another repository on the same dict changed or
+    deleted one before the commit, nothing is written and ConcurrencyError is raised.
+    """
+
+    repository: InternalRepository[Any]
+
+    def __init__(self, repository: InternalRepository[Any], autocommit: bool = False) -> None:
+        super().__init__(repository=repository.for_unit_of_work(), autocommit=autocommit)
+
+    def begin(self) -> None:
+        self.repository._begin()
+
+    def commit(self) -> None:
+        self.repository._commit()
+
+    def rollback(self) -> None:
+        self.repository._rollback()
+
+    def close(self) -> None:
+        self.repository._close()
