@@ -36,6 +36,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--budget", type=float, default=10.0,
                    help="seconds one timed loop may take before it stops at its minimum runs")
     p.add_argument("--batch-size", type=int, default=1000, help="batch size of workload 6")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="measure every contender this many times, alternating, and keep each "
+                        "one's best round (steadier on a shared machine)")
     p.add_argument("--seed", type=int, default=20240101)
     p.add_argument("--redis-url", default=None,
                    help="use this server instead of the embedded one (it is FLUSHALLed!)")
@@ -44,6 +47,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--venvs", type=Path, default=REPO / "bench" / ".venvs")
     p.add_argument("--profile", action="store_true",
                    help="also profile workloads 2, 3, 5 (raw and ours) at the largest N")
+    p.add_argument("--no-pin", action="store_true",
+                   help="do not pin the embedded server and the workers to separate CPUs")
     p.add_argument("--no-plot", action="store_true")
     p.add_argument("--fail-on-mismatch", action="store_true",
                    help=f"exit {EXIT_MISMATCH} when any answer is wrong")
@@ -82,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes=_sizes(args),
         contenders=select(args.contenders, quick_only=args.smoke),
         seed=args.seed, batch_size=args.batch_size, budget_seconds=args.budget,
-        smoke=args.smoke, redis_url=args.redis_url, profile=args.profile,
+        smoke=args.smoke, redis_url=args.redis_url, profile=args.profile, pin=not args.no_pin,
+        rounds=max(1, args.rounds),
         out_dir=args.out, venv_dir=args.venvs,
     )
     record = run(options)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from typing import Any
 from . import machine, server, venvs
 from .contenders import Contender
 from .dataset import generate
+from .rounds import merge
 from .verify import WRONG, check, loud
 from .workers.base import RESULT_MARK
 from .workloads import KEYS, PHASE_OF, PHASES, Truth, plan, truth
@@ -22,6 +24,12 @@ from .workloads import KEYS, PHASE_OF, PHASES, Truth, plan, truth
 REPO = Path(__file__).resolve().parent.parent
 VENVS = REPO / "bench" / ".venvs"
 PROFILED = ("get", "query", "filter1000")
+_worker_cpus: set[int] | None = None  # CPUs the workers run on (the server has the other)
+
+
+def _pin_worker() -> None:
+    if _worker_cpus:
+        os.sched_setaffinity(0, _worker_cpus)
 
 
 @dataclass
@@ -35,6 +43,8 @@ class Options:
     redis_url: str | None = None
     worker_timeout: float = 1800.0
     profile: bool = False
+    pin: bool = True
+    rounds: int = 1
     out_dir: Path = REPO / "bench" / "results"
     venv_dir: Path = VENVS
 
@@ -79,12 +89,19 @@ def run(options: Options) -> Run:
         machine=machine.describe(),
         options={"sizes": options.sizes, "seed": options.seed,
                  "batch_size": options.batch_size, "budgets": options.budgets(),
-                 "smoke": options.smoke, "contenders": [c.key for c in options.contenders]},
+                 "smoke": options.smoke, "rounds": options.rounds,
+                 "contenders": [c.key for c in options.contenders]},
         sizes=list(options.sizes),
     )
     pythons = _make_venvs(options)
-    with server.shared_server(options.redis_url) as url:
+    with server.shared_server(options.redis_url) as shared:
+        url = shared.url
         record.server = server.describe(url)
+        global _worker_cpus
+        _worker_cpus = server.split_cpus(shared.pid) if options.pin else None
+        record.options["pinned"] = (f"server on CPU {sorted(os.sched_getaffinity(shared.pid))}"
+                                    f", workers on CPUs {sorted(_worker_cpus)}"
+                                    if _worker_cpus and shared.pid else "no")
         log(f"server: redis {record.server.get('redis')}, modules {record.server.get('modules')}")
         for n in options.sizes:
             _one_size(options, record, pythons, url, n)
@@ -110,23 +127,28 @@ def _one_size(options: Options, record: Run, pythons: dict[str, Path], url: str,
     params = plan(rows, options.seed, options.batch_size)
     right = truth(rows, params)
     del rows
-    by_workload: dict[str, dict[str, Any]] = {k: {} for k in KEYS}
-    for c in options.contenders:
-        server.flush(url)
-        for phase in PHASES:
-            task = {"phase": phase, "url": url, "params": params.as_json(),
-                    "budgets": options.budgets()}
-            started = time.monotonic()
-            reply = _call_worker(c, pythons[c.key], task, options.worker_timeout)
-            record.contenders.setdefault(c.key, {"label": c.label})["versions"] = \
-                reply.get("versions", {})
-            for workload, result in reply["results"].items():
-                by_workload[workload][c.key] = _checked(c, n, workload, result, right, record)
-            log(f"  {c.label:<22} {phase:<6} {time.monotonic() - started:6.1f}s  "
-                + "  ".join(_brief(k, by_workload[k].get(c.key)) for k in KEYS
-                            if PHASE_OF[k] == phase))
+    rounds: dict[str, dict[str, list[dict[str, Any]]]] = {k: {} for k in KEYS}
+    for number in range(options.rounds):
+        if options.rounds > 1:
+            log(f"  round {number + 1} of {options.rounds}")
+        for c in options.contenders:
+            server.flush(url)
+            for phase in PHASES:
+                task = {"phase": phase, "url": url, "params": params.as_json(),
+                        "budgets": options.budgets()}
+                started = time.monotonic()
+                reply = _call_worker(c, pythons[c.key], task, options.worker_timeout)
+                record.contenders.setdefault(c.key, {"label": c.label})["versions"] = \
+                    reply.get("versions", {})
+                for workload, result in reply["results"].items():
+                    checked = _checked(c, n, workload, result, right, record)
+                    rounds[workload].setdefault(c.key, []).append(checked)
+                log(f"  {c.label:<22} {phase:<6} {time.monotonic() - started:6.1f}s  "
+                    + "  ".join(_brief(k, rounds[k][c.key][-1]) for k in KEYS
+                                if PHASE_OF[k] == phase and c.key in rounds[k]))
     server.flush(url)
-    record.results[str(n)] = by_workload
+    record.results[str(n)] = {k: {c: merge(found) for c, found in by_contender.items()}
+                              for k, by_contender in rounds.items()}
 
 
 def _checked(c: Contender, n: int, workload: str, result: dict[str, Any], right: Truth,
@@ -135,7 +157,9 @@ def _checked(c: Contender, n: int, workload: str, result: dict[str, Any], right:
     if result["status"] == WRONG:
         banner = loud(c.label, n, workload, result)
         print(banner, file=sys.stderr, flush=True)
-        record.wrong.append(f"{c.label}, N={n:,}, {workload}")
+        entry = f"{c.label}, N={n:,}, {workload}"
+        if entry not in record.wrong:
+            record.wrong.append(entry)
     elif result["status"] == "error":
         log(f"  !! {c.label}, N={n:,}, {workload}: error: {result.get('message')}")
     return result
@@ -154,7 +178,8 @@ def _call_worker(c: Contender, python: Path, task: dict[str, Any], timeout: floa
     """Run one phase of one contender; a crash becomes an error result for its workloads."""
     try:
         done = subprocess.run([str(python), "-m", c.worker], input=json.dumps(task),
-                              capture_output=True, text=True, cwd=REPO, timeout=timeout)
+                              capture_output=True, text=True, cwd=REPO, timeout=timeout,
+                              preexec_fn=_pin_worker if _worker_cpus else None)
         out, err, code = done.stdout, done.stderr, done.returncode
     except subprocess.TimeoutExpired as exc:
         out, err, code = str(exc.stdout or ""), f"timed out after {timeout:.0f}s", -1

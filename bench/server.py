@@ -4,16 +4,25 @@ here, bound to 127.0.0.1), or one the user names with ``--redis-url``."""
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import redis
 
 
+@dataclass(frozen=True)
+class Shared:
+    url: str
+    pid: int | None  # of the embedded redis-server; None for a server named by URL
+
+
 @contextlib.contextmanager
-def shared_server(url: str | None) -> Iterator[str]:
+def shared_server(url: str | None) -> Iterator[Shared]:
     if url:
-        yield url
+        yield Shared(url, None)
         return
     try:
         from assimilator_stack.testing import RedisStackServer
@@ -23,7 +32,23 @@ def shared_server(url: str | None) -> Iterator[str]:
             '`pip install -e ".[server,bench]"`, or pass --redis-url'
         ) from exc
     with RedisStackServer() as server:
-        yield server.url
+        yield Shared(server.url, server.pid)
+
+
+def split_cpus(server_pid: int | None) -> set[int] | None:
+    """Pin the embedded server (every thread) to one CPU and return the others, for the
+    workers: client and server then never fight for a core, which steadies the timings.
+    None when there is nothing to split (one CPU, no pid, or no affinity API)."""
+    if server_pid is None or not hasattr(os, "sched_setaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    threads = [int(t.name) for t in Path(f"/proc/{server_pid}/task").glob("*")] or [server_pid]
+    for tid in threads:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(tid, {cpus[0]})
+    return set(cpus[1:])
 
 
 def flush(url: str) -> None:
