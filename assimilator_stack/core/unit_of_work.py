@@ -1,21 +1,33 @@
-"""The abstract UnitOfWork: a transaction boundary around a repository's writes."""
+"""The abstract UnitOfWork and AsyncUnitOfWork: a transaction boundary around a repository's
+writes (``with uow: ...`` / ``async with uow: ...``)."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
+
+U = TypeVar("U", bound="UnitOfWork")
+A = TypeVar("A", bound="AsyncUnitOfWork")
 
 
-class UnitOfWork(ABC):
-    """``with uow: ...; uow.commit()``. Leaving the block without commit writes nothing
-    (unless ``autocommit``); an exception inside rolls back and propagates."""
+class _Boundary:
+    """What both faces share: the repository, autocommit, and how a block ends."""
 
     repository: Any
 
     def __init__(self, repository: Any, autocommit: bool = False) -> None:
         self.repository = repository
         self.autocommit = autocommit
+
+    def _commits_on_exit(self, exc_type: type[BaseException] | None) -> bool:
+        """Leaving the block commits only with autocommit and no exception."""
+        return exc_type is None and self.autocommit
+
+
+class UnitOfWork(_Boundary, ABC):
+    """``with uow: ...; uow.commit()``. Leaving the block without commit writes nothing
+    (unless ``autocommit``); an exception inside rolls back and propagates."""
 
     @abstractmethod
     def begin(self) -> None: ...
@@ -29,22 +41,67 @@ class UnitOfWork(ABC):
     def close(self) -> None:
         """Release what the unit of work holds; called when the block ends."""
 
-    def __enter__(self) -> UnitOfWork:
+    def __enter__(self: U) -> U:
         self.begin()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         try:
-            if exc_type is not None:
-                self.rollback()
-            elif self.autocommit:
+            if self._commits_on_exit(exc_type):
                 self.commit()
             else:
                 self.rollback()
         finally:
             self.close()
+
+
+class AsyncUnitOfWork(_Boundary, ABC):
+    """The async face of :class:`UnitOfWork`: ``async with uow: ...; await uow.commit()``,
+    with the same meaning. Async code depends on this type as sync code does on UnitOfWork."""
+
+    @abstractmethod
+    async def begin(self) -> None: ...
+
+    @abstractmethod
+    async def commit(self) -> None: ...
+
+    @abstractmethod
+    async def rollback(self) -> None: ...
+
+    async def close(self) -> None:
+        """Release what the unit of work holds; awaited when the block ends."""
+
+    async def __aenter__(self: A) -> A:
+        await self.begin()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        try:
+            if self._commits_on_exit(exc_type):
+                await self.commit()
+            else:
+                await self.rollback()
+        finally:
+            await self.close()
+
+
+class RepositoryTransaction:
+    """begin / commit / rollback / close handed to the repository's ``_begin``, ``_commit``,
+    ``_rollback``, ``_close`` (which hold the unit-of-work state); what those return, None
+    or an awaitable, is returned. Mixed into the concrete units of work, sync and async."""
+
+    repository: Any
+
+    def begin(self) -> Any:
+        return self.repository._begin()
+
+    def commit(self) -> Any:
+        return self.repository._commit()
+
+    def rollback(self) -> Any:
+        return self.repository._rollback()
+
+    def close(self) -> Any:
+        return self.repository._close()

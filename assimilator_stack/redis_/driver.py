@@ -1,77 +1,175 @@
-"""The sync driver: performs a plan's requests with redis-py and feeds the replies back."""
+"""Drivers: perform a plan's requests with redis-py and feed the replies back.
+
+Written once for both APIs. :class:`Session` performs a request on a sync or an asyncio
+client alike (redis-py's two clients have the same methods; the asyncio ones return
+awaitables), :class:`Stepper` advances a plan; :class:`SyncSession` (here) and
+:class:`~assimilator_stack.aio.driver.AsyncSession` only differ in whether they await.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import time
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Generic, TypeVar
 
 import redis
 
 from .errors import map_error
-from .protocol import Batch, Call, Exec, Pause, Plan, Release, Request, Watch
+from .protocol import Args, Batch, Call, Exec, Pause, Plan, Release, Request, Watch, WatchFailed
 
 T = TypeVar("T")
 
 
-class SyncSession:
-    """A client plus, while a unit of work watches keys, the connection that holds the WATCH."""
+class Stepper(Generic[T]):
+    """Advances a plan: iterate it for requests, set ``reply`` (or let :meth:`outcome` catch
+    the error) for each, read ``result`` when the iteration ends.
 
-    def __init__(self, client: redis.Redis) -> None:
+        step = Stepper(plan)
+        for request in step:
+            with step.outcome(request):
+                step.reply = perform(request)
+        return step.result
+
+    (:meth:`Session.drive` is that loop.)
+    """
+
+    def __init__(self, plan: Plan[T]) -> None:
+        self.plan = plan
+        self.reply: Any = None
+        self._error: BaseException | None = None
+        self.interrupted = False  # a BaseException stopped it mid-request
+        self.result: T
+
+    def __iter__(self) -> Iterator[Request]:
+        while True:
+            error, self._error = self._error, None
+            reply, self.reply = self.reply, None
+            try:
+                request = self.plan.throw(error) if error is not None else self.plan.send(reply)
+            except StopIteration as stop:
+                self.result = stop.value
+                return
+            yield request
+
+    @contextlib.contextmanager
+    def outcome(self, request: Request) -> Iterator[None]:
+        """An error performing ``request`` is thrown into the plan (mapped by map_error),
+        which decides. A BaseException (cancellation, interrupt) closes the plan and escapes."""
+        try:
+            yield
+        except Exception as exc:
+            self._error = map_error(exc, getattr(request, "args", None))
+        except BaseException:
+            self.interrupted = True
+            self.plan.close()
+            raise
+
+
+def _queued(pipe: Any, commands: Iterable[Args]) -> Any:
+    for args in commands:
+        pipe.execute_command(*args)
+    return pipe
+
+
+class Session:
+    """A client plus, while a unit of work watches keys, the pipeline that holds the WATCH.
+
+    :meth:`perform` returns the reply, or (asyncio client) an awaitable of it.
+    """
+
+    client_type: type[Any] = object
+    _sleep: Callable[[float], Any]
+
+    def __init__(self, client: Any, owner: str) -> None:
+        if not isinstance(client, self.client_type):
+            raise TypeError(
+                f"{owner} needs session={self.client_type.__module__}."
+                f"{self.client_type.__qualname__}(...), got {type(client).__name__}; "
+                "RedisRepository takes redis.Redis, AsyncRedisRepository redis.asyncio.Redis"
+            )
         self.client: Any = client  # redis-py's command methods are untyped
         self._pinned: Any = None  # a redis-py Pipeline holding WATCH
-
-    def run(self, plan: Plan[T]) -> T:
-        reply: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                request = plan.throw(error) if error is not None else plan.send(reply)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            reply, error = None, None
-            try:
-                reply = self._perform(request)
-            except Exception as exc:  # handed to the plan, which decides
-                error = map_error(exc, getattr(request, "args", None))
-
-    def _perform(self, request: Request) -> Any:
-        if isinstance(request, Call):
-            target = self._pinned if self._pinned is not None else self.client
-            return target.execute_command(*request.args)
-        if isinstance(request, Batch):
-            pipe = self.client.pipeline(transaction=False)
-            for args in request.commands:
-                pipe.execute_command(*args)
-            return pipe.execute(raise_on_error=False)
-        if isinstance(request, Watch):
-            if self._pinned is None:
-                self._pinned = self.client.pipeline(transaction=True)
-            self._pinned.watch(*request.keys)
-            return None
-        if isinstance(request, Exec):
-            pipe = self._pinned if self._pinned is not None else self.client.pipeline(True)
-            self._pinned = None
-            try:
-                pipe.multi()
-                for args in request.commands:
-                    pipe.execute_command(*args)
-                return pipe.execute(raise_on_error=False)
-            finally:
-                pipe.reset()
-        if isinstance(request, Pause):
-            time.sleep(request.seconds)
-            return None
-        if isinstance(request, Release):
-            self.release()
-            return None
-        raise TypeError(f"unknown request {request!r}")
+        self._watch_lost = False
 
     @property
     def watching(self) -> bool:
         """True while a connection holds WATCHed keys (until EXEC or release)."""
         return self._pinned is not None
 
-    def release(self) -> None:
-        if self._pinned is not None:
-            pinned, self._pinned = self._pinned, None
-            pinned.reset()  # sends UNWATCH and returns the connection to the pool
+    def perform(self, request: Request) -> Any:
+        if isinstance(request, Call):
+            target = self._pinned if self._pinned is not None else self.client
+            return target.execute_command(*request.args)
+        if isinstance(request, Batch):
+            batch = _queued(self.client.pipeline(transaction=False), request.commands)
+            return batch.execute(raise_on_error=False)
+        if isinstance(request, Watch):
+            if self._pinned is None:
+                self._pinned = self.client.pipeline(transaction=True)
+            return self._pinned.watch(*request.keys)
+        if isinstance(request, Exec):
+            if self._watch_lost:
+                self._watch_lost = False
+                raise WatchFailed("the command holding WATCH was interrupted; nothing was sent")
+            pipe = self._pinned if self._pinned is not None else self.client.pipeline(True)
+            self._pinned = None
+            pipe.multi()
+            # execute() gives the connection back (reset) whatever happens
+            return _queued(pipe, request.commands).execute(raise_on_error=False)
+        if isinstance(request, Pause):
+            return self._sleep(request.seconds)
+        if isinstance(request, Release):
+            return self.release()
+        raise TypeError(f"unknown request {request!r}")
+
+    async def drive(self, plan: Plan[T]) -> T:
+        """Run ``plan``: perform each request, awaiting the replies that are awaitable."""
+        step = Stepper(plan)
+        try:
+            for request in step:
+                with step.outcome(request):
+                    reply = self.perform(request)
+                    step.reply = await reply if inspect.isawaitable(reply) else reply
+        except BaseException:
+            if step.interrupted:
+                released = self.abandon()
+                if inspect.isawaitable(released):
+                    await released
+            raise
+        return step.result
+
+    def release(self) -> Any:
+        """UNWATCH and give the pinned connection back to the pool (awaitable if async)."""
+        self._watch_lost = False
+        pinned, self._pinned = self._pinned, None
+        return pinned.reset() if pinned is not None else None
+
+    def abandon(self) -> Any:
+        """A plan stopped mid-request (cancelled, interrupted): the WATCH it may have held is
+        no longer trusted, so the next EXEC of this session fails as if a watched key changed."""
+        lost = self._pinned is not None
+        released = self.release()
+        self._watch_lost = lost
+        return released
+
+
+class SyncSession(Session):
+    """The sync driver, over :class:`redis.Redis`: runs :meth:`Session.drive` to its end
+    without an event loop (sync replies are never awaited, so it never suspends)."""
+
+    client_type = redis.Redis
+    _sleep = staticmethod(time.sleep)
+
+    def __init__(self, client: redis.Redis, owner: str = "RedisRepository") -> None:
+        super().__init__(client, owner)
+
+    def run(self, plan: Plan[T]) -> T:
+        driving = self.drive(plan)
+        try:
+            driving.send(None)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        driving.close()
+        raise RuntimeError("the sync driver was handed an awaitable: is the client async?")

@@ -1,0 +1,35 @@
+"""The async driver: the same plans as the sync driver, performed on redis.asyncio and awaited.
+
+Requests are performed by the shared :class:`~assimilator_stack.redis_.driver.Session` (a
+Pause becomes ``asyncio.sleep``; WATCH / EXEC run on a pinned redis.asyncio pipeline) and
+errors are mapped by the same ``map_error``. A task cancelled mid-request gives its pinned
+connection back (UNWATCHed, or dropped by redis-py when a reply was pending) and its next EXEC
+fails as a lost optimistic-concurrency race: a commit is one MULTI ... EXEC packet, so the
+server applies all of it or none of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TypeVar
+
+import redis.asyncio
+
+from ..redis_.driver import Session
+from ..redis_.protocol import Plan
+
+T = TypeVar("T")
+
+
+class AsyncSession(Session):
+    """The async driver, over :class:`redis.asyncio.Redis`: ``await session.run(plan)``."""
+
+    client_type = redis.asyncio.Redis
+    _sleep = staticmethod(asyncio.sleep)
+
+    def __init__(self, client: redis.asyncio.Redis, owner: str = "AsyncRedisRepository"
+                 ) -> None:
+        super().__init__(client, owner)
+
+    async def run(self, plan: Plan[T]) -> T:
+        return await self.drive(plan)
