@@ -45,6 +45,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results",
                    help="folder for <date>.md, <date>.json and <date>.png")
     p.add_argument("--venvs", type=Path, default=REPO / "bench" / ".venvs")
+    p.add_argument("--stack-ref", default=None, metavar="REF",
+                   help="measure assimilator_stack as committed at REF (e.g. HEAD) instead of "
+                        "the working tree (which others may be editing)")
     p.add_argument("--profile", action="store_true",
                    help="also profile workloads 2, 3, 5 (raw and ours) at the largest N")
     p.add_argument("--no-pin", action="store_true",
@@ -88,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         contenders=select(args.contenders, quick_only=args.smoke),
         seed=args.seed, batch_size=args.batch_size, budget_seconds=args.budget,
         smoke=args.smoke, redis_url=args.redis_url, profile=args.profile, pin=not args.no_pin,
-        rounds=max(1, args.rounds),
+        rounds=max(1, args.rounds), stack_ref=args.stack_ref,
         out_dir=args.out, venv_dir=args.venvs,
     )
     record = run(options)

@@ -33,7 +33,7 @@ CONTENDERS: dict[str, Contender] = {
     c.key: c
     for c in (
         Contender(FLOOR, "raw redis-py", "bench.workers.raw",
-                  requirements=("redis", "hiredis", "pydantic>=2"), quick=True),
+                  requirements=("redis", "hiredis", "pydantic>=2", "pyinstrument"), quick=True),
         Contender(OURS, "assimilator_stack", "bench.workers.stack_sync",
                   requirements=_STACK, editable=True, quick=True, ours=True),
         Contender("redis_om", "redis-om", "bench.workers.om",

@@ -270,8 +270,11 @@ class Report:
                "answer voids that timing.", ""]
         rows = []
         for c in self.keys:
-            versions = run["contenders"].get(c, {}).get("versions", {})
-            rows.append([self.labels[c], ", ".join(f"{k} {v}" for k, v in versions.items())])
+            info = run["contenders"].get(c, {})
+            versions = ", ".join(f"{k} {v}" for k, v in info.get("versions", {}).items())
+            if info.get("source"):
+                versions += f"; from {info['source']}"
+            rows.append([self.labels[c], versions])
         out += [*self.table(["contender", "versions"], rows), ""]
         return out
 

@@ -4,32 +4,23 @@ against the shared server (emptied between contenders), then checks every answer
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import machine, server, venvs
+from . import launch, machine, server
 from .contenders import Contender
 from .dataset import generate
 from .rounds import merge
 from .verify import WRONG, check, loud
-from .workers.base import RESULT_MARK
 from .workloads import KEYS, PHASE_OF, PHASES, Truth, plan, truth
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = launch.REPO
 VENVS = REPO / "bench" / ".venvs"
-PROFILED = ("get", "query", "filter1000")
-_worker_cpus: set[int] | None = None  # CPUs the workers run on (the server has the other)
-
-
-def _pin_worker() -> None:
-    if _worker_cpus:
-        os.sched_setaffinity(0, _worker_cpus)
+PROFILED = ("insert", "get", "query", "filter1000")
 
 
 @dataclass
@@ -43,6 +34,7 @@ class Options:
     redis_url: str | None = None
     worker_timeout: float = 1800.0
     profile: bool = False
+    stack_ref: str | None = None
     pin: bool = True
     rounds: int = 1
     out_dir: Path = REPO / "bench" / "results"
@@ -93,34 +85,29 @@ def run(options: Options) -> Run:
                  "contenders": [c.key for c in options.contenders]},
         sizes=list(options.sizes),
     )
-    pythons = _make_venvs(options)
+    workers = launch.prepare(options.contenders, options.venv_dir, options.stack_ref,
+                             options.worker_timeout, log)
+    for c in options.contenders:
+        record.contenders[c.key] = {"label": c.label}
+        if c.key in workers.sources:
+            record.contenders[c.key]["source"] = workers.sources[c.key]
     with server.shared_server(options.redis_url) as shared:
         url = shared.url
         record.server = server.describe(url)
-        global _worker_cpus
-        _worker_cpus = server.split_cpus(shared.pid) if options.pin else None
-        record.options["pinned"] = (f"server on CPU {sorted(os.sched_getaffinity(shared.pid))}"
-                                    f", workers on CPUs {sorted(_worker_cpus)}"
-                                    if _worker_cpus and shared.pid else "no")
+        workers.cpus = server.split_cpus(shared.pid) if options.pin else None
+        record.options["pinned"] = (
+            f"server on CPU {sorted(os.sched_getaffinity(shared.pid))}, workers on CPUs "
+            f"{sorted(workers.cpus)}" if workers.cpus and shared.pid else "no")
         log(f"server: redis {record.server.get('redis')}, modules {record.server.get('modules')}")
         for n in options.sizes:
-            _one_size(options, record, pythons, url, n)
+            _one_size(options, record, workers, url, n)
         if options.profile:
-            _profile(options, record, pythons, url, max(options.sizes))
+            _profile(options, record, workers, url, max(options.sizes))
     record.seconds = round(time.monotonic() - started, 1)
     return record
 
 
-def _make_venvs(options: Options) -> dict[str, Path]:
-    log(f"virtual environments in {options.venv_dir}")
-    pythons: dict[str, Path] = {}
-    for c in options.contenders:
-        pythons[c.key] = venvs.ensure(options.venv_dir / c.key, c.requirements,
-                                      REPO if c.editable else None, log=log)
-    return pythons
-
-
-def _one_size(options: Options, record: Run, pythons: dict[str, Path], url: str,
+def _one_size(options: Options, record: Run, workers: launch.Launcher, url: str,
               n: int) -> None:
     log(f"\n=== N = {n:,}")
     rows = generate(n, options.seed)
@@ -137,9 +124,8 @@ def _one_size(options: Options, record: Run, pythons: dict[str, Path], url: str,
                 task = {"phase": phase, "url": url, "params": params.as_json(),
                         "budgets": options.budgets()}
                 started = time.monotonic()
-                reply = _call_worker(c, pythons[c.key], task, options.worker_timeout)
-                record.contenders.setdefault(c.key, {"label": c.label})["versions"] = \
-                    reply.get("versions", {})
+                reply = workers.phase(c, task)
+                record.contenders[c.key]["versions"] = reply.get("versions", {})
                 for workload, result in reply["results"].items():
                     checked = _checked(c, n, workload, result, right, record)
                     rounds[workload].setdefault(c.key, []).append(checked)
@@ -173,34 +159,7 @@ def _brief(workload: str, result: dict[str, Any] | None) -> str:
     return f"{workload}={result['samples']['median'] * 1000:.3g}ms"
 
 
-def _call_worker(c: Contender, python: Path, task: dict[str, Any], timeout: float
-                 ) -> dict[str, Any]:
-    """Run one phase of one contender; a crash becomes an error result for its workloads."""
-    try:
-        done = subprocess.run([str(python), "-m", c.worker], input=json.dumps(task),
-                              capture_output=True, text=True, cwd=REPO, timeout=timeout,
-                              preexec_fn=_pin_worker if _worker_cpus else None)
-        out, err, code = done.stdout, done.stderr, done.returncode
-    except subprocess.TimeoutExpired as exc:
-        out, err, code = str(exc.stdout or ""), f"timed out after {timeout:.0f}s", -1
-    for line in out.splitlines():
-        if line.startswith(RESULT_MARK):
-            reply: dict[str, Any] = json.loads(line[len(RESULT_MARK):])
-            if err.strip() and any(r.get("status") == "error"
-                                   for r in reply["results"].values()):
-                log(_tail(err))
-            return reply
-    message = f"worker failed (exit {code}): {_tail(err, 6)}"
-    log(f"  !! {c.label} {task['phase']}: {message}")
-    return {"results": {k: {"status": "error", "message": message}
-                        for k in KEYS if PHASE_OF[k] == task["phase"]}}
-
-
-def _tail(text: str, lines: int = 20) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
-def _profile(options: Options, record: Run, pythons: dict[str, Path], url: str,
+def _profile(options: Options, record: Run, workers: launch.Launcher, url: str,
              n: int) -> None:
     """Load again with pyinstrument around workloads 2, 3 and 5, for the floor and ours."""
     folder = options.out_dir / f"profile-{record.date}-N{n}"
@@ -215,9 +174,10 @@ def _profile(options: Options, record: Run, pythons: dict[str, Path], url: str,
         task = {"phase": "load", "url": url, "params": params.as_json(),
                 "budgets": options.budgets(),
                 "profile": {"workloads": list(PROFILED), "dir": str(folder)}}
-        _call_worker(c, pythons[c.key], task, options.worker_timeout)
+        workers.phase(c, task)
         for workload in PROFILED:
             path = folder / f"{c.key}-{workload}.txt"
             if path.exists():
-                record.profiles[f"{c.key}/{workload}"] = str(path.relative_to(REPO))
+                shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+                record.profiles[f"{c.key}/{workload}"] = str(shown)
     server.flush(url)

@@ -1,5 +1,5 @@
 """One virtual environment per contender under ``bench/.venvs/``, made once and reused while
-its requirements (and, for an editable install, the project's pyproject.toml) are unchanged."""
+its requirements (and, when it holds this project, its pyproject.toml) are unchanged."""
 
 from __future__ import annotations
 
@@ -22,18 +22,21 @@ def python_of(venv: Path) -> Path:
     return venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
 
 
-def _fingerprint(requirements: Sequence[str], editable: Path | None) -> dict[str, str]:
+def _fingerprint(requirements: Sequence[str], project: Path | None, editable: bool
+                 ) -> dict[str, str]:
     spec = {"python": sys.version, "requirements": "\n".join(requirements)}
-    if editable is not None:
+    if project is not None:
+        spec["project"] = str(project)
         spec["editable"] = str(editable)
-        spec["pyproject"] = hashlib.sha1((editable / "pyproject.toml").read_bytes()).hexdigest()
+        spec["pyproject"] = hashlib.sha1((project / "pyproject.toml").read_bytes()).hexdigest()
     return spec
 
 
-def ensure(venv: Path, requirements: Sequence[str], editable: Path | None = None,
-           log: Callable[[str], None] = print) -> Path:
-    """The python of ``venv``, created (or re-created) with ``requirements`` installed."""
-    wanted = _fingerprint(requirements, editable)
+def ensure(venv: Path, requirements: Sequence[str], project: Path | None = None,
+           log: Callable[[str], None] = print, editable: bool = True) -> Path:
+    """The python of ``venv``, created (or re-created) with ``requirements`` installed, and
+    the project at ``project`` (editable unless ``editable`` is False)."""
+    wanted = _fingerprint(requirements, project, editable)
     marker = venv / MARKER
     python = python_of(venv)
     if python.exists() and marker.exists():
@@ -44,13 +47,13 @@ def ensure(venv: Path, requirements: Sequence[str], editable: Path | None = None
             pass
     started = time.monotonic()
     log(f"  making venv {venv.name} ({', '.join(requirements) or 'no extra requirements'}"
-        f"{', editable ' + str(editable) if editable else ''}) ...")
+        f"{', project ' + str(project) if project else ''}) ...")
     _run([sys.executable, "-m", "venv", "--clear", str(venv)])
     pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     if requirements:
         _run([*pip, *requirements])
-    if editable is not None:
-        _run([*pip, "-e", str(editable)])
+    if project is not None:
+        _run([*pip, *(["-e"] if editable else []), str(project)])
     marker.write_text(json.dumps(wanted, indent=1))
     log(f"  venv {venv.name} ready in {time.monotonic() - started:.0f}s")
     return python
