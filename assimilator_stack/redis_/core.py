@@ -6,20 +6,22 @@ Sync and async repositories run the same plans; nothing here touches a socket.
 from __future__ import annotations
 
 from collections.abc import Iterable, MutableSet, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from ..codec import Codec
-from ..core.filters import Condition
-from ..core.specs import Query, collect
+from ..core.filters import And, Condition
+from ..core.specs import FilterSpecification, Query, collect
 from ..exceptions import (
     AlreadyExistsError,
     ConcurrencyError,
     InvalidQueryError,
     MultipleResultsError,
     NotFoundError,
+    PartialResultError,
     RedisCommandError,
     UpdateTargetMissingError,
 )
@@ -27,16 +29,35 @@ from ..keys import claim_prefix, key_of
 from ..model import WRITE_OPTIONS
 from ..schema import schema_of
 from .index import IndexSpec, ensure_index, is_missing_index_error
+from .partial import Projection, project, projection, refuse_read_only
 from .protocol import Args, Batch, Call, Exec, Plan, Watch, WatchFailed
 from .query import CompiledFilter, compile_filter
-from .replies import search_reply
+from .scan import CursorScan, OrderedScan
+from .search import (
+    SortKey,
+    aggregate,
+    check_complete,
+    count_reply,
+    count_steps,
+    is_timeout_error,
+    max_results,
+    row_key,
+    sort_keys,
+)
+from .updates import build_update
 
 M = TypeVar("M", bound=BaseModel)
 
 # A commit whose only watched keys are its own only_create / only_update checks is retried
 # this many times when another client touches one of those keys between check and EXEC.
 _CONDITION_RETRIES = 5
-_PAGE = 1000
+# Rows per FT.AGGREGATE when a read returns a list (stream() uses its batch_size).
+_LIST_PAGE = 10000
+# Keys per MULTI/EXEC (or DEL) of a bulk update / delete outside a unit of work.
+_WRITE_BATCH = 1000
+# MAXAGGREGATERESULTS when the server does not say (FT.CONFIG refused): small and safe.
+_FALLBACK_MAX_ROWS = 1000
+_MAX_ROWS_FACT = "\x00MAXAGGREGATERESULTS="
 
 
 @dataclass(frozen=True)
@@ -48,16 +69,45 @@ class WriteOp:
     condition: Literal["nx", "xx"] | None = None
 
 
+@dataclass
+class Read:
+    """One read of a query in progress (``filter``, ``get``, ``stream``): what it asks for,
+    checked before anything is sent, and where its scan stands."""
+
+    query: Query
+    keys: list[str] | None  # a plain lookup by id: these keys, nothing to search
+    compiled: CompiledFilter | None
+    sort: tuple[SortKey, ...] | None
+    projection: Projection | None
+    page: int
+    scan: OrderedScan | CursorScan | None = None
+    done: bool = False
+    # What is left to skip / take in Python when Redis only selects candidates (inexact).
+    skip: int = 0
+    remaining: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
 class RedisCore(Generic[M]):
     """Everything a Redis repository does, for one model, as plans."""
 
-    def __init__(self, model: type[M], index_timeout: float = 60.0) -> None:
+    def __init__(self, model: type[M], index_timeout: float = 60.0,
+                 query_timeout_ms: int = 0) -> None:
         self.model = model
         self.schema = schema_of(model)
         claim_prefix(self.schema.prefix, model)
         self.codec: Codec[M] = Codec(self.schema)
         self.index = IndexSpec(self.schema)
         self.index_timeout = index_timeout
+        if isinstance(query_timeout_ms, bool) or not isinstance(query_timeout_ms, int) \
+                or query_timeout_ms < 0:
+            raise InvalidQueryError(
+                f"query_timeout_ms must be an int >= 0 (0: no limit), got {query_timeout_ms!r}"
+            )
+        # TIMEOUT sent with every query; 0 = none. A query that hits it is refused
+        # (PartialResultError), never returned partially (RESP3 shows the warning; with RESP2
+        # set the server's ON_TIMEOUT to FAIL).
+        self.query_timeout_ms = query_timeout_ms
 
     # -- keys and entities ------------------------------------------------------------------
 
@@ -73,6 +123,7 @@ class RedisCore(Generic[M]):
     def build(self, obj: Any = None, fields: dict[str, Any] | None = None
               ) -> tuple[M, dict[str, Any]]:
         """Validate ``obj`` and/or ``fields`` into an entity; return it with its write options."""
+        refuse_read_only(obj, "save")
         fields = dict(fields or {})
         options = {name: fields.pop(name) for name in WRITE_OPTIONS
                    if name in fields and name not in self.model.model_fields}
@@ -121,15 +172,19 @@ class RedisCore(Generic[M]):
             else self.key_of_entity(obj)
         return WriteOp(key=key, commands=(("DEL", key),))
 
-    def commit(self, ops: Sequence[WriteOp], reads_watched: bool) -> Plan[None]:
+    def commit(self, ops: Sequence[WriteOp], reads_watched: bool,
+               ready: MutableSet[str] | None = None) -> Plan[None]:
         """MULTI/EXEC of every op, all or nothing.
 
         only_create / only_update keys are WATCHed and checked first, so a failed condition
         writes nothing. If a key the unit of work read changed, nothing is written and
-        ConcurrencyError is raised.
+        ConcurrencyError is raised. With ``ready``, the index is created first if it does not
+        exist yet, so entities are indexed as they are written (in write order).
         """
         if not ops:
             return
+        if ready is not None:
+            yield from self.create_index(ready)
         conditional = [op for op in ops if op.condition is not None]
         commands = tuple(args for op in ops for args in op.commands)
         for attempt in range(_CONDITION_RETRIES):
@@ -192,10 +247,194 @@ class RedisCore(Generic[M]):
         return [self.codec.load(k, raw) for k, raw in zip(keys, raws) if raw is not None]
 
     # -- queries ----------------------------------------------------------------------------
+    # Every read is an FT.AGGREGATE (see search.py); entities are then read whole from the
+    # documents (JSON.MGET), or only(...)'s paths (JSON.GET key path...), never from RETURN.
 
-    def get(self, specs: Sequence[Any], ready: MutableSet[str], watch: bool) -> Plan[M]:
+    def read(self, specs: Sequence[Any], page: int = _LIST_PAGE, cap: int | None = None
+             ) -> Read:
+        """Check ``specs`` (InvalidQueryError before anything is sent) and start a read."""
         query = collect(specs)
-        found = yield from self.select(query, ready, watch, limit_hint=2)
+        keys = self.id_keys(query)
+        compiled = None if keys is not None else self.compiled_filter(query)
+        sort = sort_keys(self.schema, query.order) if query.order else None
+        proj = projection(self.model, query.only) if query.only else None
+        limit = query.limit
+        if cap is not None:
+            limit = cap if limit is None else min(cap, limit)
+        if keys is not None:
+            end = None if limit is None else query.offset + limit
+            keys = keys[query.offset:end]
+        exact = compiled is None or compiled.exact
+        return Read(query=query, keys=keys, compiled=compiled, sort=sort, projection=proj,
+                    page=page, skip=0 if exact else query.offset,
+                    remaining=None if exact else limit, extra={"limit": limit})
+
+    def read_page(self, read: Read, ready: MutableSet[str],
+                  watch: bool) -> Plan[list[Any]]:
+        """The next entities of ``read`` (an empty list once it is done)."""
+        if read.done:
+            return []
+        if read.keys is not None:  # by id: the keys are known
+            read.done = True
+            if read.projection is not None:
+                return (yield from self.fetch_keys(read.keys, read.projection, watch))
+            return (yield from self.load_many(read.keys, watch))
+        compiled = read.compiled
+        assert compiled is not None
+        if compiled.matches_nothing:
+            read.done = True
+            return []
+        if read.scan is None:
+            exact = compiled.exact
+            read.scan = yield from self.open_scan(
+                compiled, read.sort, ready, read.page,
+                offset=read.query.offset if exact else 0,
+                limit=read.extra["limit"] if exact else None,
+            )
+        run = partial(self.run_query, ready)
+        while True:
+            rows = yield from read.scan.next_page(run)
+            if not rows:
+                read.done = True
+                return []
+            keys = [row_key(row) for row in rows]
+            if compiled.exact:
+                found = yield from self.fetch_keys(keys, read.projection, watch)
+                if found:
+                    return found
+                continue  # every key of this page vanished meanwhile: read on
+            out: list[Any] = []
+            for entity in (yield from self.fetch_keys(keys, None, watch)):
+                if not compiled.residual(entity):
+                    continue
+                if read.skip:
+                    read.skip -= 1
+                    continue
+                out.append(entity if read.query.only is None
+                           else project(entity, read.query.only))
+                if read.remaining is not None:
+                    read.remaining -= 1
+                    if read.remaining <= 0:
+                        read.done = True
+                        yield from read.scan.close()
+                        return out
+            if out:
+                return out
+
+    def close_read(self, read: Read) -> Plan[None]:
+        """Free what a read left open on the server (a cursor), when it stops early."""
+        read.done = True
+        if read.scan is not None:
+            yield from read.scan.close()
+
+    def open_scan(self, compiled: CompiledFilter, sort: tuple[SortKey, ...] | None,
+                  ready: MutableSet[str], page: int, offset: int, limit: int | None
+                  ) -> Plan[OrderedScan | CursorScan]:
+        """How to read the rows: sorted (keyset pages), one unsorted window, or a cursor."""
+        max_rows = yield from self.max_rows(ready)
+        where, params = compiled.query, compiled.params_args()
+        if sort is not None:
+            return OrderedScan(self.index.name, where, params, sort,
+                               timeout_ms=self.query_timeout_ms, max_rows=max_rows, page=page,
+                               offset=offset, limit=limit)
+        if limit is not None and (max_rows is None or offset + limit <= max_rows):
+            # Unsorted (index order) and within what one query may skip: one window.
+            return OrderedScan(self.index.name, where, params, None,
+                               timeout_ms=self.query_timeout_ms, max_rows=max_rows,
+                               page=max(limit, 1), offset=offset, limit=limit)
+        return CursorScan(self.index.name, where, params, timeout_ms=self.query_timeout_ms,
+                          batch=min(page, max_rows or page), offset=offset, limit=limit)
+
+    def max_rows(self, ready: MutableSet[str]) -> Plan[int | None]:
+        """The server's MAXAGGREGATERESULTS (None: no limit), read once per connection pool
+        and kept in ``ready`` (the per-pool set of what is known about the server)."""
+        for fact in ready:
+            if fact.startswith(_MAX_ROWS_FACT):
+                value = fact[len(_MAX_ROWS_FACT):]
+                return int(value) if value else None
+        try:
+            found = max_results((yield Call(("FT.CONFIG", "GET", "MAXAGGREGATERESULTS"))))
+        except (RedisCommandError, ValueError):
+            found = _FALLBACK_MAX_ROWS
+        ready.add(f"{_MAX_ROWS_FACT}{'' if found is None else found}")
+        return found
+
+    def fetch_keys(self, keys: Sequence[str], proj: Projection | None, watch: bool
+                   ) -> Plan[list[Any]]:
+        """The entities at ``keys``, in order (keys gone meanwhile are left out)."""
+        if not keys:
+            return []
+        if watch:
+            yield Watch(tuple(keys))
+        if proj is None:
+            raws = yield Call(("JSON.MGET", *keys, "."))
+            return [self.codec.load(k, raw) for k, raw in zip(keys, raws) if raw is not None]
+        replies = yield Batch(tuple(proj.command(key) for key in keys))
+        out: list[Any] = []
+        for key, reply in zip(keys, replies):
+            if isinstance(reply, Exception):
+                raise RedisCommandError(f"JSON.GET {key!r} failed: {reply}", proj.command(key))
+            entity = proj.build(key, reply)
+            if entity is not None:
+                out.append(entity)
+        return out
+
+    def run_query(self, ready: MutableSet[str], args: Args) -> Plan[Any]:
+        """One query command; FT.AGGREGATE creates the index first if needed (again when it
+        was dropped behind our back, e.g. FLUSHALL). A timeout is never a partial answer."""
+        searching = args[0] == "FT.AGGREGATE"
+        if searching:
+            yield from self.ensure_index(ready)
+        try:
+            try:
+                return (yield Call(args))
+            except RedisCommandError as exc:
+                if not (searching and is_missing_index_error(exc)):
+                    raise
+                ready.discard(self.index.name)
+                yield from self.ensure_index(ready)
+                return (yield Call(args))
+        except RedisCommandError as exc:
+            if is_timeout_error(exc):
+                raise PartialResultError(
+                    f"{args[0]} reached the query timeout ({self.query_timeout_ms} ms); no "
+                    "partial answer was used. Raise query_timeout_ms (0 = no limit)"
+                ) from exc
+            raise
+
+    def ensure_index(self, ready: MutableSet[str]) -> Plan[None]:
+        yield from ensure_index(self.index, ready, self.index_timeout)
+
+    def create_index(self, ready: MutableSet[str]) -> Plan[None]:
+        """Make sure the index exists (without waiting for it to scan existing keys)."""
+        marker = f"{self.index.name}\x00created"
+        if self.index.name in ready or marker in ready:
+            return
+        try:
+            yield Call(("FT.CREATE", self.index.name, *self.index.create_args))
+        except RedisCommandError as exc:
+            if "already exists" not in str(exc).lower():
+                raise
+        ready.add(marker)
+
+    def select(self, specs: Sequence[Any], ready: MutableSet[str],
+               watch: bool, cap: int | None = None) -> Plan[list[Any]]:
+        """Every entity ``specs`` select (at most ``cap``), as a list."""
+        read = self.read(specs, cap=cap)
+        out: list[Any] = []
+        try:
+            while True:
+                found = yield from self.read_page(read, ready, watch)
+                if not found and read.done:
+                    return out
+                out += found
+        finally:
+            if not read.done:
+                yield from self.close_read(read)
+
+    def get(self, specs: Sequence[Any], ready: MutableSet[str],
+            watch: bool) -> Plan[Any]:
+        found = yield from self.select(specs, ready, watch, cap=2)
         if not found:
             raise NotFoundError(f"no {self.model.__name__} matches {list(specs)!r}")
         if len(found) > 1:
@@ -204,31 +443,138 @@ class RedisCore(Generic[M]):
             )
         return found[0]
 
-    def filter(self, specs: Sequence[Any], ready: MutableSet[str], watch: bool) -> Plan[list[M]]:
-        return (yield from self.select(collect(specs), ready, watch))
+    def filter(self, specs: Sequence[Any], ready: MutableSet[str],
+               watch: bool) -> Plan[list[Any]]:
+        return (yield from self.select(specs, ready, watch))
 
-    def select(self, query: Query, ready: MutableSet[str], watch: bool,
-               limit_hint: int | None = None) -> Plan[list[M]]:
-        keys = self.id_keys(query)
-        if keys is not None:
-            end = None if query.limit is None else query.offset + query.limit
-            keys = keys[query.offset:end]
-            return (yield from self.load_many(keys, watch))
-        rows = yield from self.search(query, ready, limit_hint)
-        if watch and rows:
-            # Re-read after WATCH so what the unit of work sees is what it watches.
-            return (yield from self.load_many([k for k, _ in rows], watch=True))
-        return [self.codec.load(key, raw) for key, raw in rows]
-
-    def count(self, specs: Sequence[Any], ready: MutableSet[str]) -> Plan[int]:
+    def count(self, specs: Sequence[Any], ready: MutableSet[str]
+              ) -> Plan[int]:
+        """How many entities match (order and paginate do not apply), in one round trip
+        when Redis decides the filter exactly. Expired keys not yet reclaimed are not
+        counted."""
         query = collect(specs)
         keys = self.id_keys(query)
         if keys is not None:
             found = yield Batch(tuple(("EXISTS", k) for k in keys))
             return sum(1 for f in found if f is True or f == 1)
-        where, params = self.compile_filter(query)
-        reply = yield from self.run_search(ready, where, "LIMIT", "0", "0", *params)
-        return search_reply(reply, content=False)[0]
+        compiled = self.compiled_filter(query)
+        if query.order:
+            sort_keys(self.schema, query.order)  # a bad order is refused here too
+        if compiled.matches_nothing:
+            return 0
+        if compiled.exact:
+            command = aggregate(self.index.name, compiled.query, compiled.params_args(),
+                                count_steps(), self.query_timeout_ms)
+            total, warnings = count_reply((yield from self.run_query(ready, command)))
+            check_complete(warnings, command)
+            return total
+        # Redis selects candidates; the rest of the filter is checked in Python.
+        read = self.read([FilterSpecification(query.filter or And(()))], page=1000)
+        total = 0
+        try:
+            while True:
+                found = yield from self.read_page(read, ready, watch=False)
+                if not found and read.done:
+                    return total
+                total += len(found)
+        finally:
+            if not read.done:
+                yield from self.close_read(read)
+
+    def explain(self, specs: Sequence[Any], ready: MutableSet[str]) -> Plan[list[str]]:
+        """The command ``filter(*specs)`` sends first (an FT.AGGREGATE, or JSON.MGET for a
+        lookup by id)."""
+        read = self.read(specs)
+        if read.keys is not None:
+            return ["JSON.MGET", *read.keys, "."]
+        compiled = read.compiled
+        assert compiled is not None
+        exact = compiled.exact
+        scan = yield from self.open_scan(
+            compiled, read.sort, ready, read.page,
+            offset=read.query.offset if exact else 0,
+            limit=read.extra["limit"] if exact else None)
+        return [str(arg) for arg in scan.first_command()]
+
+    # -- bulk update / delete ---------------------------------------------------------------
+
+    def matching_keys(self, specs: Sequence[Any], ready: MutableSet[str], watch: bool
+                      ) -> Plan[list[str]]:
+        """The keys of every entity ``specs`` select. Exact filters read no document. With
+        ``watch`` (a unit of work) the keys are WATCHed and the search is run again, so the
+        set is one that held after the WATCH."""
+        keys = yield from self._matching_keys(specs, ready, watch)
+        if watch and keys:
+            yield Watch(tuple(keys))
+            again = yield from self._matching_keys(specs, ready, watch)
+            extra = [k for k in again if k not in set(keys)]
+            if extra:
+                yield Watch(tuple(extra))
+            keys = again
+        return keys
+
+    def _matching_keys(self, specs: Sequence[Any], ready: MutableSet[str], watch: bool
+                       ) -> Plan[list[str]]:
+        read = self.read(specs, page=_LIST_PAGE)
+        compiled = read.compiled
+        if read.keys is not None or (compiled is not None and not compiled.exact):
+            found = yield from self.select(specs, ready, watch)
+            return [self.key_of_entity(e) for e in found]
+        assert compiled is not None
+        if compiled.matches_nothing:
+            return []
+        scan = yield from self.open_scan(compiled, read.sort, ready, read.page,
+                                         offset=read.query.offset, limit=read.extra["limit"])
+        run = partial(self.run_query, ready)
+        keys: list[str] = []
+        try:
+            while rows := (yield from scan.next_page(run)):
+                keys += [row_key(row) for row in rows]
+        finally:
+            yield from scan.close()
+        return list(dict.fromkeys(keys))
+
+    def update_matches(self, specs: Sequence[Any], values: dict[str, Any],
+                       ready: MutableSet[str], queue: bool
+                       ) -> Plan[tuple[int, list[WriteOp]]]:
+        """Set ``values`` on every match. ``queue`` (a unit of work): return the write ops
+        for its commit; otherwise write now, in MULTI/EXEC batches. Returns (how many, ops)."""
+        if not specs:
+            raise InvalidQueryError(
+                f"update(**values) of {self.model.__name__} needs a specification of what to "
+                "update (filter_() for every entity)"
+            )
+        update = build_update(self.schema, values)
+        self.read(specs)  # check the specifications before anything is sent
+        keys = yield from self.matching_keys(specs, ready, watch=queue)
+        ops = [WriteOp(key=key, commands=update.commands(key)) for key in keys]
+        if queue:
+            return len(ops), ops
+        done = 0
+        per_key = len(update.steps)
+        for start in range(0, len(ops), _WRITE_BATCH):
+            batch = ops[start:start + _WRITE_BATCH]
+            replies = yield Exec(tuple(args for op in batch for args in op.commands))
+            for i in range(len(batch)):
+                first = replies[i * per_key]
+                if first is not None and not isinstance(first, Exception):
+                    done += 1  # a key deleted since the search fails its JSON.SET: not counted
+        return done, []
+
+    def delete_matches(self, specs: Sequence[Any], ready: MutableSet[str], queue: bool
+                       ) -> Plan[tuple[int, list[WriteOp]]]:
+        """Delete every match (none without a specification); see update_matches."""
+        if not specs:
+            return 0, []
+        self.read(specs)
+        keys = yield from self.matching_keys(specs, ready, watch=queue)
+        if queue:
+            return len(keys), [self.delete_op(key) for key in keys]
+        done = 0
+        for start in range(0, len(keys), _WRITE_BATCH):
+            done += int((yield Call(("DEL", *keys[start:start + _WRITE_BATCH]))))
+        return done, []
+
 
     # Let RediSearch expand prefix/suffix/infix patterns (startswith, contains, like, search
     # prefixes) instead of checking them in Python; exact only when the server's
@@ -248,37 +594,6 @@ class RedisCore(Generic[M]):
         """False when the query selects a superset of the matches: then
         ``compiled_filter(query).residual(entity)`` must hold for each candidate."""
         return self.compiled_filter(query).exact
-
-    def search(self, query: Query, ready: MutableSet[str], limit_hint: int | None
-               ) -> Plan[list[tuple[str, Any]]]:
-        where, params = self.compile_filter(query)
-        wanted = query.limit if limit_hint is None else limit_hint
-        rows: list[tuple[str, Any]] = []
-        offset = query.offset
-        while wanted is None or len(rows) < wanted:
-            page = _PAGE if wanted is None else min(_PAGE, wanted - len(rows))
-            reply = yield from self.run_search(
-                ready, where, "RETURN", "1", "$", "LIMIT", str(offset), str(page), *params
-            )
-            total, found = search_reply(reply)
-            rows += [(key, fields["$"]) for key, fields in found if fields is not None]
-            offset += page
-            if offset >= total or not found:
-                break
-        return rows
-
-    def run_search(self, ready: MutableSet[str], *args: str) -> Plan[Any]:
-        """FT.SEARCH on the model's index, creating the index first if needed."""
-        yield from ensure_index(self.index, ready, self.index_timeout)
-        command = ("FT.SEARCH", self.index.name, *args, "DIALECT", "2")
-        try:
-            return (yield Call(command))
-        except RedisCommandError as exc:
-            if not is_missing_index_error(exc):
-                raise
-            ready.discard(self.index.name)  # dropped behind our back (FLUSHALL): make it again
-            yield from ensure_index(self.index, ready, self.index_timeout)
-            return (yield Call(command))
 
     # -- single entities --------------------------------------------------------------------
 

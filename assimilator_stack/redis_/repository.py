@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import redis
@@ -9,7 +10,8 @@ from pydantic import BaseModel
 
 from ..core.lazy import LazyCommand
 from ..core.repository import Repository
-from ..exceptions import NotFoundError
+from ..core.specs import Specification
+from ..exceptions import InvalidQueryError, NotFoundError
 from .core import RedisCore, WriteOp
 from .driver import SyncSession
 from .protocol import Plan
@@ -27,9 +29,10 @@ class RedisRepository(Repository[M]):
     """
 
     def __init__(self, session: redis.Redis, model: type[M], index_timeout: float = 60.0,
-                 *, core: RedisCore[M] | None = None) -> None:
+                 *, query_timeout_ms: int = 0, core: RedisCore[M] | None = None) -> None:
         super().__init__(session=session, model=model)
-        self.core: RedisCore[M] = core or RedisCore(model, index_timeout=index_timeout)
+        self.core: RedisCore[M] = core or RedisCore(
+            model, index_timeout=index_timeout, query_timeout_ms=query_timeout_ms)
         self._ready = ready_indexes(session)
         self._session = SyncSession(session)
         self._pending: list[WriteOp] | None = None  # set while inside a unit of work
@@ -51,7 +54,7 @@ class RedisRepository(Repository[M]):
         ops, self._pending = self._pending or [], []
         watched, self._watching = self._watching, False
         try:
-            self._run(self.core.commit(ops, reads_watched=watched))
+            self._run(self.core.commit(ops, reads_watched=watched, ready=self._ready))
         finally:
             self._session.release()
 
@@ -79,7 +82,8 @@ class RedisRepository(Repository[M]):
         if self._pending is not None:
             self._pending.append(op)
         else:
-            SyncSession(self.session).run(self.core.commit([op], reads_watched=False))
+            SyncSession(self.session).run(
+                self.core.commit([op], reads_watched=False, ready=self._ready))
 
     @property
     def _watch(self) -> bool:
@@ -97,10 +101,34 @@ class RedisRepository(Repository[M]):
             return LazyCommand(self.filter, *specs)
         return self._read(self.core.filter(specs, self._ready, self._watch))
 
+    def stream(self, *specs: Any, batch_size: int = 1000) -> Iterator[M]:
+        """Every match, in the order ``filter`` gives, read ``batch_size`` at a time (memory
+        holds one batch). Stopping early frees what the read holds on the server."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidQueryError(
+                f"stream(batch_size=...) must be an int >= 1, got {batch_size!r}"
+            )
+        read = self.core.read(specs, page=batch_size)  # checked now, not at the first next()
+        return self._stream(read)
+
+    def _stream(self, read: Any) -> Iterator[M]:
+        try:
+            while not read.done:
+                yield from self._read(
+                    self.core.read_page(read, self._ready, self._watch))
+        finally:
+            if not read.done:
+                self._run(self.core.close_read(read))
+
     def count(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
             return LazyCommand(self.count, *specs)
         return self._run(self.core.count(specs, self._ready))
+
+    def explain(self, *specs: Any) -> list[str]:
+        """The FT.AGGREGATE (or, for a lookup by id, JSON.MGET) ``filter(*specs)`` sends first,
+        as a list of arguments."""
+        return self._run(self.core.explain(specs, self._ready))
 
     def refresh(self, obj: M) -> None:
         fresh = self._read(self.core.fetch(obj, self._watch))
@@ -124,12 +152,40 @@ class RedisRepository(Repository[M]):
         return entity
 
     def update(self, obj: Any = None, *specs: Any, **values: Any) -> Any:
+        """``update(entity)``: store a changed entity (it must exist). ``update(*specs,
+        **values)``: set ``values`` on every match; returns how many entities changed."""
+        if _is_selection(obj) or (obj is None and specs):
+            selection = specs if obj is None else (obj, *specs)
+            return self._bulk(self.core.update_matches(
+                selection, values, self._ready, queue=self._watch))
         entity, options = self.core.build(obj, values)
         self._write(self.core.save_op(entity, options, force_update=True))
         return entity
 
     def delete(self, obj: Any = None, *specs: Any) -> Any:
-        if obj is None:
-            return None
+        """``delete(entity)``: delete it. ``delete(*specs)``: delete every match; returns how
+        many. ``delete()`` deletes nothing."""
+        if obj is None and not specs:
+            return 0
+        if _is_selection(obj) or obj is None:
+            selection = specs if obj is None else (obj, *specs)
+            return self._bulk(self.core.delete_matches(
+                selection, self._ready, queue=self._watch))
         self._write(self.core.delete_op(obj))
         return None
+
+    def _bulk(self, plan: Plan[tuple[int, list[WriteOp]]]) -> int:
+        if self._pending is None:
+            done, _ = SyncSession(self.session).run(plan)
+            return done
+        done, ops = self._read(plan)
+        self._pending.extend(ops)
+        return done
+
+
+def _is_selection(obj: Any) -> bool:
+    """The first argument of update()/delete() selects entities (a specification or a Python
+    predicate) rather than being one."""
+    if isinstance(obj, Specification):
+        return True
+    return callable(obj) and not isinstance(obj, (BaseModel, dict, type))

@@ -1,0 +1,357 @@
+"""The FT.AGGREGATE commands a query runs, built and parsed without I/O.
+
+Every read of a query is an FT.AGGREGATE (DIALECT 2, explicit TIMEOUT) whose rows carry the
+document key (``@__key``), after a ``FILTER exists(@__key)`` that drops keys which expired
+but are not yet reclaimed (their rows have no key), so pages, counts and ``get`` never count
+dead keys. Sorting is ``SORTBY`` over every order key plus the id; past the server's
+MAXAGGREGATERESULTS an ordered scan continues *after* the last row it read (keyset paging),
+with a ``FILTER`` expression that compares the sort attributes with that row's exact values.
+
+Facts this relies on (verified on RediSearch 2.10, see tests/test_ordering_paging.py):
+
+- ``SORTBY`` puts rows without a value (absent or JSON null) last, for ASC and DESC alike;
+  strings compare byte by byte (``strncmp``, then length), numbers as doubles.
+- Rows show numbers with about 12 significant digits, strings exactly; exact numbers are read
+  from the document (JSON.GET), never from a row.
+- A FILTER string literal is unescaped by dropping every backslash that precedes ASCII
+  punctuation or whitespace; a literal cannot hold NUL, nor a backslash followed by
+  punctuation, whitespace or another backslash (see :func:`representable`).
+- Number literals with an exponent (``1e+16``) and ``inf`` are syntax errors: numbers are
+  written positionally, infinity as a 1 followed by 309 zeros (which parses as infinity).
+- Comparing an attribute that has no value fails the query ("has no value"), so every
+  comparison is guarded by ``exists()`` (``&&`` and ``||`` short-circuit).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from ..exceptions import InvalidQueryError, PartialResultError
+from ..schema import INDEX_EXTRAS_KEY, FieldSchema, ModelSchema
+from .replies import text
+
+KEY_FIELD = "__key"
+# Rows of keys that expired but are not yet reclaimed have no @__key once loaded.
+LIVE_ROWS: tuple[str, ...] = ("LOAD", "1", f"@{KEY_FIELD}", "FILTER", f"exists(@{KEY_FIELD})")
+COUNT_FIELD = "n"
+
+_PUNCT_OR_SPACE = frozenset(string.punctuation) | frozenset(" \t\n\v\f\r")
+_INFINITY_LITERAL = "1" + "0" * 309  # parses as +inf (the lexer has no exponent nor 'inf')
+
+Value = str | float | None  # a sort value: a string, a number, or None (no value)
+Anchor = tuple[Value, ...]
+
+
+# -- sort keys ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One ``SORTBY`` key: the attribute the server sorts on and where its exact value is."""
+
+    name: str  # the field as the user named it (dotted)
+    attribute: str
+    desc: bool
+    numeric: bool
+    boolean: bool
+    path: str  # JSONPath of the exact sort value in the document
+
+
+def _sort_key(field: FieldSchema, desc: bool) -> SortKey:
+    if field.stored_as_extra:  # dates: exact integers under __idx
+        return SortKey(field.name, field.alias, desc, True, False,
+                       f"$.{INDEX_EXTRAS_KEY}.{field.alias}")
+    if field.stringy and not field.case_sensitive:  # sorts by its lower-cased copy
+        return SortKey(field.name, field.lower_alias, desc, False, False,
+                       f"$.{INDEX_EXTRAS_KEY}.{field.lower_alias}")
+    return SortKey(field.name, field.alias, desc, field.numeric, field.kind == "bool",
+                   field.json_path)
+
+
+def sortable_names(schema: ModelSchema) -> list[str]:
+    return sorted(f.name for f in schema.fields.values() if f.sortable)
+
+
+def sort_keys(schema: ModelSchema, order: Sequence[tuple[str, bool]]) -> tuple[SortKey, ...]:
+    """The SORTBY keys of ``order`` (dotted name, descending), then the id ascending, so that
+    the order is total. Unknown, multi-valued and unsortable fields are refused here."""
+    keys: list[SortKey] = []
+    seen: set[str] = set()
+    model = schema.model.__name__
+    for name, desc in order:
+        field = schema.fields.get(name.replace("__", "."))
+        allowed = ", ".join(sortable_names(schema)) or "(none)"
+        if field is None:
+            raise InvalidQueryError(
+                f"order({name!r}): {model} has no indexed field {name!r}; sortable fields: "
+                f"{allowed}"
+            )
+        if field.multi:
+            raise InvalidQueryError(
+                f"order({name!r}): {model}.{field.name} holds several values (a list) and "
+                f"cannot be sorted on; sortable fields: {allowed}"
+            )
+        if not field.sortable:
+            raise InvalidQueryError(
+                f"order({name!r}): {model}.{field.name} is not sortable (declared "
+                f"Indexed(sortable=False)); sortable fields: {allowed}"
+            )
+        if field.name in seen:  # a repeated key changes nothing
+            continue
+        seen.add(field.name)
+        keys.append(_sort_key(field, desc))
+    if schema.id_field.name not in seen:
+        keys.append(_sort_key(schema.id_field, False))
+    return tuple(keys)
+
+
+def sortby_args(keys: Sequence[SortKey]) -> tuple[str, ...]:
+    args: list[str] = []
+    for key in keys:
+        args += [f"@{key.attribute}", "DESC" if key.desc else "ASC"]
+    return ("SORTBY", str(len(args)), *args)
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def aggregate(index: str, where: str, params: Sequence[str], steps: Sequence[str],
+              timeout_ms: int) -> tuple[str, ...]:
+    """``FT.AGGREGATE`` with the query options first, then the pipeline ``steps``."""
+    return ("FT.AGGREGATE", index, where, *params, "TIMEOUT", str(timeout_ms),
+            "DIALECT", "2", *steps)
+
+
+def count_steps() -> tuple[str, ...]:
+    return (*LIVE_ROWS, "GROUPBY", "0", "REDUCE", "COUNT", "0", "AS", COUNT_FIELD)
+
+
+def window_steps(keys: Sequence[SortKey] | None, offset: int, num: int,
+                 after_expr: str | None = None) -> tuple[str, ...]:
+    """Rows ``offset .. offset+num`` (sorted by ``keys``; unsorted when None) after the
+    keyset condition ``after_expr``."""
+    steps: list[str] = []
+    if after_expr is not None:
+        # Before LOAD: sort attributes come from the index, so this costs no document read.
+        steps += ["FILTER", after_expr]
+    steps += LIVE_ROWS
+    if keys is not None:
+        steps += sortby_args(keys)
+    steps += ["LIMIT", str(offset), str(num)]
+    return tuple(steps)
+
+
+def cursor_steps(batch: int) -> tuple[str, ...]:
+    return (*LIVE_ROWS, "WITHCURSOR", "COUNT", str(batch))
+
+
+# -- replies ------------------------------------------------------------------------------------
+
+Row = dict[str, Any]
+
+
+def _get(mapping: Any, name: str) -> Any:
+    if name in mapping:
+        return mapping[name]
+    return mapping.get(name.encode())
+
+
+def _row(raw: Any) -> Row | None:
+    if raw is None:
+        return None
+    if isinstance(raw, dict):  # RESP3 result
+        attrs = _get(raw, "extra_attributes") or {}
+        return {text(k): v for k, v in attrs.items()}
+    return {text(k): v for k, v in zip(raw[0::2], raw[1::2])}
+
+
+def aggregate_rows(reply: Any) -> tuple[list[Row], list[str]]:
+    """FT.AGGREGATE (or one cursor batch) -> (rows, warnings). Rows without content (keys
+    that expired but are not reclaimed yet) are dropped."""
+    if isinstance(reply, dict):  # RESP3
+        rows = [_row(r) for r in (_get(reply, "results") or [])]
+        warnings = [text(w) for w in (_get(reply, "warning") or [])]
+    else:
+        rows = [_row(r) for r in reply[1:]]
+        warnings = []
+    return [r for r in rows if r], warnings
+
+
+def cursor_reply(reply: Any) -> tuple[list[Row], int, list[str]]:
+    """``[batch, cursor_id]`` -> (rows, cursor id (0 when done), warnings)."""
+    batch, cursor = reply[0], reply[1]
+    rows, warnings = aggregate_rows(batch)
+    return rows, int(cursor), warnings
+
+
+def row_key(row: Row) -> str:
+    return text(row[KEY_FIELD])
+
+
+def count_reply(reply: Any) -> tuple[int, list[str]]:
+    rows, warnings = aggregate_rows(reply)
+    if not rows:
+        return 0, warnings
+    return int(text(rows[0][COUNT_FIELD])), warnings
+
+
+def check_complete(warnings: Sequence[str], command: Sequence[Any]) -> None:
+    """A reply that carries a warning (RESP3: a timeout) is partial: refuse it."""
+    if warnings:
+        raise PartialResultError(
+            f"Redis answered {command[0]} with a partial result ({'; '.join(warnings)}); it "
+            "was not used. Raise the repository's query_timeout_ms (0 = no limit)"
+        )
+
+
+def is_timeout_error(exc: Exception) -> bool:
+    """The server's ``ON_TIMEOUT FAIL`` error."""
+    return "timeout limit was reached" in str(exc).lower()
+
+
+def max_results(reply: Any) -> int | None:
+    """``FT.CONFIG GET MAXAGGREGATERESULTS`` -> the limit (None: unlimited); ValueError when
+    the reply does not say."""
+    value: Any
+    if isinstance(reply, dict):
+        value = next(iter(reply.values()), None)
+    elif reply and isinstance(reply[0], (list, tuple)) and len(reply[0]) > 1:
+        value = reply[0][1]
+    else:
+        value = None
+    if value is None:
+        raise ValueError(f"no MAXAGGREGATERESULTS in {reply!r}")
+    raw = text(value).strip().lower()
+    if raw == "unlimited":
+        return None
+    number = int(raw)
+    return None if number >= 2**62 else number
+
+
+# -- keyset paging ------------------------------------------------------------------------------
+
+
+def representable(value: str) -> bool:
+    """Can ``value`` be written as a FILTER string literal (see the module docstring)?"""
+    if "\x00" in value:
+        return False
+    for i, char in enumerate(value):
+        if char == "\\" and i + 1 < len(value) and value[i + 1] in _PUNCT_OR_SPACE:
+            return False
+    return True
+
+
+def string_literal(value: str) -> str:
+    """A double-quoted FILTER literal that the server reads back as ``value``
+    (``representable(value)`` must hold)."""
+    body = value.replace('"', '\\"').replace("\n", "\\\n")
+    if body.endswith("\\"):
+        body += "\\"  # the lexer would take '\"' as an escaped quote; '\\' then '"' closes
+    return f'"{body}"'
+
+
+def number_literal(value: float) -> str:
+    if math.isinf(value):
+        return _INFINITY_LITERAL if value > 0 else f"(-{_INFINITY_LITERAL})"
+    written = format(Decimal(repr(float(value))), "f")
+    return f"({written})" if written.startswith("-") else written
+
+
+def literal(key: SortKey, value: str | float) -> str:
+    if key.numeric:
+        return number_literal(float(value))
+    return string_literal(str(value))
+
+
+def anchor_representable(keys: Sequence[SortKey], anchor: Anchor) -> bool:
+    return all(
+        not isinstance(value, str) or key.numeric or representable(value)
+        for key, value in zip(keys, anchor)
+    )
+
+
+def after_expression(keys: Sequence[SortKey], anchor: Anchor) -> str:
+    """A FILTER expression true for the rows that come after ``anchor`` (the sort values of
+    one row) in the order of ``keys``; the last key is the id, which every row has."""
+    expr: str | None = None
+    for key, value in reversed(list(zip(keys, anchor))):
+        attr = f"@{key.attribute}"
+        if value is None:  # no value: only rows also without one follow, by the next keys
+            if expr is None:
+                raise ValueError(f"the last sort key {key.name!r} has no value")
+            expr = f"((!exists({attr})) && {expr})"
+            continue
+        lit = literal(key, value)
+        later = f"((!exists({attr})) || {attr} {'<' if key.desc else '>'} {lit})"
+        if expr is not None:
+            later = f"({later} || (exists({attr}) && {attr} == {lit} && {expr}))"
+        expr = later
+    assert expr is not None
+    return expr
+
+
+def anchor_paths(keys: Sequence[SortKey]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(key.path for key in keys))
+
+
+def anchor_from_json(keys: Sequence[SortKey], reply: Any) -> Anchor | None:
+    """``JSON.GET key <anchor_paths>`` -> the exact sort values (None: the key is gone)."""
+    if reply is None:
+        return None
+    data = json.loads(reply)
+    paths = anchor_paths(keys)
+    by_path: dict[str, Any] = data if len(paths) > 1 else {paths[0]: data}
+    values: list[Value] = []
+    for key in keys:
+        found = by_path.get(key.path) or []
+        value = found[0] if found else None
+        if value is None:
+            values.append(None)
+        elif isinstance(value, bool):
+            values.append("true" if value else "false")
+        elif key.numeric:
+            if not isinstance(value, (int, float)):
+                return None
+            values.append(float(value))
+        else:
+            values.append(str(value))
+    return tuple(values)
+
+
+def row_matches_anchor(keys: Sequence[SortKey], row: Row, anchor: Anchor) -> bool:
+    """Is ``anchor`` (read from the document) still what the server sorted ``row`` by?
+    Strings must be equal; numbers, shown rounded in rows, close."""
+    for key, value in zip(keys, anchor):
+        shown = row.get(key.attribute)
+        if shown is None or value is None:
+            if (shown is None) != (value is None):
+                return False
+            continue
+        if key.numeric:
+            try:
+                number = float(text(shown))
+            except ValueError:
+                return False
+            assert isinstance(value, float)
+            if not math.isclose(number, value, rel_tol=1e-9, abs_tol=1e-9) and not (
+                math.isinf(number) and number == value
+            ):
+                return False
+        elif text(shown) != value:
+            return False
+    return True
+
+
+def row_strings_representable(keys: Sequence[SortKey], row: Row) -> bool:
+    """Could this row anchor a keyset FILTER? (Its string sort values are shown exactly.)"""
+    for key in keys:
+        shown = row.get(key.attribute)
+        if shown is not None and not key.numeric and not representable(text(shown)):
+            return False
+    return True

@@ -1,0 +1,138 @@
+"""``update(*specs, **values)`` as per-key RedisJSON commands (pure: no I/O).
+
+Each value is validated against its field's type first (a TypeAdapter of the annotation with
+its constraints), serialised as the model would serialise it, and written with one
+``JSON.SET key $.<field>``; the index companions under ``__idx`` follow in the same MULTI:
+date numbers, lower-cased copies (``<alias>__lc``) and membership of ``__idx.__nulls`` (a
+JSONPath filter delete, then ``JSON.ARRAPPEND`` when the field has no value).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from ..exceptions import InvalidQueryError
+from ..model import WRITE_OPTIONS, RedisModel
+from ..schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, ModelSchema
+from ..values import index_value, lower, values_at
+from .protocol import Args
+
+_SAFE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _path(key: str) -> str:
+    return f"$.{key}" if _SAFE_KEY.match(key) else '$["' + key.replace('"', '\\"') + '"]'
+
+
+@cache
+def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    info = model.model_fields[name]
+    annotation: Any = info.annotation
+    if info.metadata:
+        parts = (annotation, *info.metadata)
+        annotation = Annotated[parts]
+    return TypeAdapter(annotation)
+
+
+@dataclass(frozen=True)
+class Update:
+    """The commands of one update, with ``{key}`` standing for each entity's key."""
+
+    # (command name, path, JSON argument or None), applied to every key in order
+    steps: tuple[tuple[str, str, str | None], ...]
+
+    def commands(self, key: str) -> tuple[Args, ...]:
+        out: list[Args] = []
+        for name, path, arg in self.steps:
+            out.append((name, key, path) if arg is None else (name, key, path, arg))
+        return tuple(out)
+
+
+def updatable_fields(model: type[BaseModel]) -> list[str]:
+    skip = WRITE_OPTIONS if issubclass(model, RedisModel) else ()
+    return [n for n, info in model.model_fields.items()
+            if n not in skip and n != "id" and not info.exclude]
+
+
+def build_update(schema: ModelSchema, values: Mapping[str, Any]) -> Update:
+    """Validate ``values`` (field name -> new value) and plan the writes; InvalidQueryError
+    names the field and what is allowed."""
+    model = schema.model
+    name_of = model.__name__
+    if not values:
+        raise InvalidQueryError(
+            f"update(*specs, **values) of {name_of} needs at least one field=value"
+        )
+    allowed = updatable_fields(model)
+    steps: list[tuple[str, str, str | None]] = []
+    extras: list[tuple[str, str, str | None]] = []
+    for name, raw in values.items():
+        if name == "id":
+            raise InvalidQueryError(
+                f"update(): the id of a {name_of} cannot be changed (it is its key); save a "
+                "new entity and delete the old one"
+            )
+        if name not in allowed:
+            what = "a write option, not a stored field" if name in WRITE_OPTIONS else \
+                "not a stored field"
+            raise InvalidQueryError(
+                f"update(): {name!r} is {what} of {name_of}; fields that can be updated: "
+                f"{', '.join(allowed) or '(none)'} (nested fields: update the whole top-level "
+                "field)"
+            )
+        try:
+            value = _adapter(model, name).validate_python(raw)
+        except ValidationError as exc:
+            raise InvalidQueryError(
+                f"update(): {raw!r} is not a valid value for {name_of}.{name}: {exc}"
+            ) from exc
+        # Serialise as the model does (field serializers, aliases, JSON modes)
+        dumped = json.loads(model.model_construct(**{name: value}).model_dump_json(
+            include={name}, by_alias=True))
+        (json_key, json_value), = dumped.items()
+        steps.append(("JSON.SET", _path(json_key), _dumps(json_value)))
+        if schema.needs_extras:
+            extras += _extras_steps(schema, name, value)
+    return Update(tuple(steps + extras))
+
+
+def _extras_steps(schema: ModelSchema, name: str, value: Any
+                  ) -> list[tuple[str, str, str | None]]:
+    """Keep ``__idx`` right for every indexed field under the top-level field ``name``."""
+    steps: list[tuple[str, str, str | None]] = []
+    root = {name: value}
+    base = f"$.{INDEX_EXTRAS_KEY}"
+    for field in schema.fields.values():
+        if field.parts[0] != name:
+            continue
+        found = values_at(root, field)
+        if field.stored_as_extra:
+            converted = [index_value(field, v) for v in found]
+            steps.append(_set_or_delete(f"{base}.{field.alias}", converted, field.multi))
+        if field.stringy:
+            lowered = [lower(v) for v in found]
+            steps.append(_set_or_delete(f"{base}.{field.lower_alias}", lowered, field.multi))
+        if field.optional or field.multi:
+            nulls = f"{base}.{NULLS_ATTRIBUTE}"
+            steps.append(("JSON.DEL", f'{nulls}[?(@=="{field.alias}")]', None))
+            if not found:
+                steps.append(("JSON.ARRAPPEND", nulls, _dumps(field.alias)))
+    return steps
+
+
+def _set_or_delete(path: str, values: list[Any], multi: bool
+                   ) -> tuple[str, str, str | None]:
+    if not values:
+        return ("JSON.DEL", path, None)
+    return ("JSON.SET", path, _dumps(values if multi else values[0]))
