@@ -458,9 +458,11 @@ class IsNull(Lookup):
 
 def _wildcard(field: FieldSchema, text: str, insensitive: bool, where: Literal[
         "prefix", "suffix", "infix"], ctx: CompileContext) -> Frag | None:
-    """The TAG wildcard fragment for a pattern piece, or None when Redis cannot do it exactly
-    (too short for MINPREFIX, or expansion is not trusted)."""
-    if not ctx.redis_wildcards or len(text.encode()) < MIN_WILDCARD_BYTES:
+    """The TAG wildcard fragment for a pattern piece, or None when Redis cannot do it exactly:
+    too short for MINPREFIX, expansion not trusted, or an infix. An infix (``*x*``) expands
+    to every matching *suffix* of every value, so long values exceed MAXPREFIXEXPANSIONS
+    quickly and the answer is silently cut (tests/test_escaping.py shows it)."""
+    if not ctx.redis_wildcards or where == "infix" or len(text.encode()) < MIN_WILDCARD_BYTES:
         return None
     attribute = field.lower_alias if insensitive else field.alias
     return syntax.tag(attribute, [text], ctx.params, wildcard=where)

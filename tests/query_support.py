@@ -3,6 +3,7 @@ server (FT.SEARCH + the Python residual), and the same on the in-memory twin."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,6 +12,8 @@ from pydantic import BaseModel
 
 from assimilator_stack import InternalRepository, RedisRepository
 from assimilator_stack.core.specs import Query, collect
+from assimilator_stack.redis_.driver import SyncSession
+from assimilator_stack.redis_.index import ensure_index
 from assimilator_stack.redis_.query import CompiledFilter, compile_filter
 
 
@@ -23,7 +26,8 @@ def compiled(repo: RedisRepository[Any], *specs: Any, redis_wildcards: bool = Fa
 def search_keys(client: redis.Redis, repo: RedisRepository[Any], query: CompiledFilter
                 ) -> list[str]:
     """Keys FT.SEARCH returns for a compiled filter (the index is made first)."""
-    repo.count()  # creates the index and waits for it
+    ready = _ready.setdefault(client, set())
+    SyncSession(client).run(ensure_index(repo.core.index, ready, 10.0))
     reply = client.execute_command(
         "FT.SEARCH", repo.core.index.name, query.query, *query.params_args(),
         "NOCONTENT", "LIMIT", "0", "10000", "DIALECT", "2",
@@ -31,6 +35,10 @@ def search_keys(client: redis.Redis, repo: RedisRepository[Any], query: Compiled
     if isinstance(reply, dict):  # RESP3
         return [_text(r["id"]) for r in reply["results"]]
     return [_text(k) for k in reply[1:]]
+
+
+# Indexes known to exist, per client (each test gets a new client after FLUSHALL).
+_ready: weakref.WeakKeyDictionary[redis.Redis, set[str]] = weakref.WeakKeyDictionary()
 
 
 def _text(value: Any) -> str:
@@ -47,6 +55,9 @@ def redis_ids(client: redis.Redis, repo: RedisRepository[Any], *specs: Any,
     compiled_filter = compile_filter(repo.core.schema, query.filter,
                                      redis_wildcards=redis_wildcards)
     keys = search_keys(client, repo, compiled_filter)
+    if compiled_filter.exact:
+        id_type = int if repo.core.schema.id_field.numeric else str
+        return {id_type(key[len(repo.core.index.key_prefix):]) for key in keys}
     ids: set[Any] = set()
     for key in keys:
         raw = client.execute_command("JSON.GET", key)

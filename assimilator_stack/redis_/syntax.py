@@ -140,8 +140,15 @@ def tag(attribute: str, values: Sequence[str], params: Params,
         return NONE
     before = "*" if wildcard in ("suffix", "infix") else ""
     after = "*" if wildcard in ("prefix", "infix") else ""
-    alternatives = "|".join(f"{before}{params.add(v)}{after}" for v in values)
+    alternatives = "|".join(f"{before}{params.add(tag_param(v))}{after}" for v in values)
     return Frag(f"@{attribute}:{{{alternatives}}}", "atom")
+
+
+def tag_param(value: str) -> str:
+    """A TAG value as a parameter. The query parser still unescapes parameters: a backslash
+    before punctuation or a space is dropped (``a\\-b`` matches ``a-b``), so every backslash
+    is doubled."""
+    return value.replace("\\", "\\\\")
 
 
 def number(value: float, params: Params) -> str:
