@@ -164,7 +164,8 @@ class Profiling:
             yield
         finally:
             profiler.stop()
-            target.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+            show = {"show_regex": r".*(assimilator_stack|bench|redis_om|assimilator)/.*"}
+            target.write_text(profiler.output_text(processor_options=show))
 
 
 class Phase:
