@@ -1,5 +1,13 @@
 """assimilator_stack: Repository, Unit of Work, Specification and LazyCommand over Redis Stack."""
 
+from .aio import (
+    AsyncLazyCommand,
+    AsyncRedisRepository,
+    AsyncRedisUnitOfWork,
+    AsyncRepository,
+    AsyncUnitOfWork,
+    async_retry_on_conflict,
+)
 from .core.lazy import LazyCommand
 from .core.repository import Repository
 from .core.specs import (
@@ -43,6 +51,11 @@ from .retry import retry_on_conflict
 __all__ = [
     "AlreadyExistsError",
     "AssimilatorConfig",
+    "AsyncLazyCommand",
+    "AsyncRedisRepository",
+    "AsyncRedisUnitOfWork",
+    "AsyncRepository",
+    "AsyncUnitOfWork",
     "ConcurrencyError",
     "ConnectionFailedError",
     "DataLayerError",
@@ -73,6 +86,7 @@ __all__ = [
     "Text",
     "UnitOfWork",
     "UpdateTargetMissingError",
+    "async_retry_on_conflict",
     "filter_",
     "join",
     "only",

@@ -12,8 +12,10 @@ import redis
 from pydantic import BaseModel
 
 from assimilator_stack import RedisRepository, RedisUnitOfWork
+from assimilator_stack.aio import AsyncRedisRepository, AsyncRedisUnitOfWork
 from assimilator_stack.testing.pytest_plugin import RedisClientFactory
 from tests.helpers import CommandCounter, MonitorLog
+from tests.sync_facade import LoopBridge, SyncFacade
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -44,23 +46,64 @@ RepoFactory = Callable[..., RedisRepository[Any]]
 UowFactory = Callable[..., RedisUnitOfWork]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_apis: run each test with the sync classes and with the async ones "
+        "(the api fixture: make_repo / make_uow give async objects behind a SyncFacade)")
+    config.addinivalue_line(
+        "markers", "sync_only: in a both_apis module, this test checks the sync API only")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    node = metafunc.definition
+    if ("api" in metafunc.fixturenames and node.get_closest_marker("both_apis")
+            and not node.get_closest_marker("sync_only")):
+        metafunc.parametrize("api", ["sync", "async"])
+
+
 @pytest.fixture
-def make_repo(client: redis.Redis) -> RepoFactory:
-    """``make_repo(Model, client=None)`` -> RedisRepository on the test server."""
+def api() -> str:
+    """The API make_repo / make_uow build: "sync", or "async" in modules marked both_apis."""
+    return "sync"
+
+
+@pytest.fixture
+def bridge(redis_stack_url: str) -> Iterator[LoopBridge]:
+    """An event loop for this test and asyncio twins of its sync clients."""
+    made = LoopBridge(redis_stack_url)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def make_repo(client: redis.Redis, api: str, request: pytest.FixtureRequest) -> RepoFactory:
+    """``make_repo(Model, client=None)`` -> RedisRepository on the test server (with
+    api="async": an AsyncRedisRepository on an asyncio twin of the client, behind a
+    SyncFacade)."""
 
     def factory(model: type[M], session: redis.Redis | None = None) -> RedisRepository[M]:
-        return RedisRepository(session=session if session is not None else client, model=model)
+        session = session if session is not None else client
+        if api == "async":
+            loop: LoopBridge = request.getfixturevalue("bridge")
+            inner = AsyncRedisRepository(session=loop.twin(session), model=model)
+            return SyncFacade(inner, loop)  # type: ignore[return-value]
+        return RedisRepository(session=session, model=model)
 
     return factory
 
 
 @pytest.fixture
 def make_uow(make_repo: RepoFactory) -> UowFactory:
-    """``make_uow(Model, client=None, autocommit=False)`` -> RedisUnitOfWork."""
+    """``make_uow(Model, client=None, autocommit=False)`` -> RedisUnitOfWork (or an
+    AsyncRedisUnitOfWork behind a SyncFacade, see make_repo)."""
 
     def factory(model: type[BaseModel], session: redis.Redis | None = None,
                 autocommit: bool = False) -> RedisUnitOfWork:
-        return RedisUnitOfWork(repository=make_repo(model, session), autocommit=autocommit)
+        repo = make_repo(model, session)
+        if isinstance(repo, SyncFacade):
+            inner = AsyncRedisUnitOfWork(repository=repo.inner, autocommit=autocommit)
+            return SyncFacade(inner, repo._bridge)  # type: ignore[return-value]
+        return RedisUnitOfWork(repository=repo, autocommit=autocommit)
 
     return factory
 

@@ -11,6 +11,8 @@ from tests.conftest import RepoFactory, UowFactory
 from tests.helpers import CommandCounter
 from tests.models import Account
 
+pytestmark = pytest.mark.both_apis  # each test also runs on the async classes
+
 
 @pytest.fixture
 def accounts(make_repo: RepoFactory) -> RedisRepository[Account]:

@@ -6,6 +6,7 @@ import pytest
 import redis
 
 from assimilator_stack import (
+    AsyncRepository,
     DataLayerError,
     InvalidQueryError,
     MultipleResultsError,
@@ -17,6 +18,9 @@ from assimilator_stack import (
 from tests.conftest import RepoFactory, RoundTrips, UowFactory
 from tests.helpers import CommandCounter, raw_json
 from tests.models import ACCOUNT_PREFIX, PLAIN_PREFIX, Account, Note, PlainItem
+from tests.sync_facade import unwrap
+
+pytestmark = pytest.mark.both_apis  # each test also runs on the async classes
 
 
 @pytest.fixture
@@ -28,8 +32,8 @@ def key(entity: Account) -> str:
     return f"{ACCOUNT_PREFIX}:{entity.id}"
 
 
-def test_is_a_repository(accounts: RedisRepository[Account]) -> None:
-    assert isinstance(accounts, Repository)
+def test_is_a_repository(accounts: RedisRepository[Account], api: str) -> None:
+    assert isinstance(unwrap(accounts), Repository if api == "sync" else AsyncRepository)
     assert accounts.model is Account
 
 
@@ -131,6 +135,7 @@ def test_filter_by_id_with_paginate(accounts: RedisRepository[Account]) -> None:
     assert [e.username for e in page] == ["u1", "u2"]
 
 
+@pytest.mark.sync_only  # counts round trips with a sync connection class
 def test_get_by_id_is_one_json_get(client: redis.Redis, make_repo: RepoFactory,
                                    commands: CommandCounter,
                                    counting_client: tuple[redis.Redis, RoundTrips]) -> None:

@@ -10,6 +10,8 @@ import redis
 
 from assimilator_stack import (
     AlreadyExistsError,
+    AsyncRedisRepository,
+    AsyncUnitOfWork,
     ConcurrencyError,
     NotFoundError,
     RedisRepository,
@@ -21,6 +23,9 @@ from assimilator_stack import (
 from tests.conftest import RepoFactory, UowFactory
 from tests.helpers import MonitorLog, names, raw_json
 from tests.models import ACCOUNT_PREFIX, COUNTER_PREFIX, Account, Counter, Note
+from tests.sync_facade import unwrap
+
+pytestmark = pytest.mark.both_apis  # each test also runs on the async classes
 
 
 def key(entity: Account) -> str:
@@ -38,9 +43,13 @@ def accounts(any_client: redis.Redis, make_repo: RepoFactory) -> RedisRepository
     return make_repo(Account, any_client)
 
 
-def test_is_a_unit_of_work(uow: RedisUnitOfWork) -> None:
-    assert isinstance(uow, UnitOfWork)
-    assert isinstance(uow.repository, RedisRepository)
+def test_is_a_unit_of_work(uow: RedisUnitOfWork, api: str) -> None:
+    if api == "sync":
+        assert isinstance(uow, UnitOfWork)
+        assert isinstance(uow.repository, RedisRepository)
+    else:
+        assert isinstance(unwrap(uow), AsyncUnitOfWork)
+        assert isinstance(unwrap(uow.repository), AsyncRedisRepository)
 
 
 def test_writes_are_invisible_until_commit(uow: RedisUnitOfWork, client: redis.Redis) -> None:
@@ -237,6 +246,7 @@ def test_unchanged_reads_commit_fine_and_retry_works_after_conflict(
     assert raw_json(client, key(a))["balance"] == 111
 
 
+@pytest.mark.sync_only  # threads; tests/test_aio.py has 100 tasks on the async API
 def test_threads_lose_no_update(make_uow: UowFactory, make_repo: RepoFactory,
                                 client: redis.Redis) -> None:
     threads_n, per_thread = 8, 25
@@ -284,7 +294,7 @@ def test_connections_are_given_back(any_client: redis.Redis, make_uow: UowFactor
             if i % 3 == 2:
                 client.execute_command("JSON.SET", key(a), "$.balance", str(i))
             uow.commit()
-    pool: Any = any_client.connection_pool
+    pool: Any = unwrap(uow).repository.session.connection_pool  # any_client's, or its twin's
     assert len(pool._in_use_connections) == 0  # every WATCH connection was given back
     # one connection for plain commands, one for the watched block: not one per block
     assert len(pool._available_connections) <= 3

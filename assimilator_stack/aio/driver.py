@@ -11,6 +11,7 @@ server applies all of it or none of it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import TypeVar
 
 import redis.asyncio
@@ -33,3 +34,6 @@ class AsyncSession(Session):
 
     async def run(self, plan: Plan[T]) -> T:
         return await self.drive(plan)
+
+    def iterate(self, source: AsyncIterator[T]) -> AsyncIterator[T]:
+        return source

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
 import redis
@@ -166,10 +166,30 @@ class SyncSession(Session):
         super().__init__(client, owner)
 
     def run(self, plan: Plan[T]) -> T:
-        driving = self.drive(plan)
+        return run_now(self.drive(plan))
+
+    def iterate(self, source: AsyncIterator[T]) -> Iterator[T]:
+        """``source`` (an async generator written once for both drivers, whose awaits are
+        this session's) as a plain iterator; closing it closes ``source``."""
         try:
-            driving.send(None)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        driving.close()
-        raise RuntimeError("the sync driver was handed an awaitable: is the client async?")
+            while True:
+                try:
+                    yield run_now(source.__anext__())
+                except StopAsyncIteration:
+                    return
+        finally:
+            closing = getattr(source, "aclose", None)
+            if closing is not None:
+                run_now(closing())
+
+
+def run_now(awaitable: Awaitable[T]) -> T:
+    """Run, without an event loop, an awaitable that never suspends (one that only awaits
+    sync replies); anything else is a programming error."""
+    driving: Any = awaitable
+    try:
+        driving.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    driving.close()
+    raise RuntimeError("the sync driver was handed an awaitable: is the client async?")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.unit_of_work import UnitOfWork
+from ..core.unit_of_work import RepositoryTransaction, UnitOfWork
 from .repository import RedisRepository
 
 
-class RedisUnitOfWork(UnitOfWork):
+class RedisUnitOfWork(RepositoryTransaction, UnitOfWork):
     """``with uow:`` then write through ``uow.repository``, then ``uow.commit()``.
 
     Entities read through ``uow.repository`` inside the block are WATCHed: if another client
@@ -20,15 +20,3 @@ class RedisUnitOfWork(UnitOfWork):
 
     def __init__(self, repository: RedisRepository[Any], autocommit: bool = False) -> None:
         super().__init__(repository=repository.for_unit_of_work(), autocommit=autocommit)
-
-    def begin(self) -> None:
-        self.repository._begin()
-
-    def commit(self) -> None:
-        self.repository._commit()
-
-    def rollback(self) -> None:
-        self.repository._rollback()
-
-    def close(self) -> None:
-        self.repository._close()
