@@ -1,6 +1,8 @@
 """assimilator_stack: Repository, Unit of Work, Specification and LazyCommand over Redis Stack."""
 
 from .aio import (
+    AsyncInternalRepository,
+    AsyncInternalUnitOfWork,
     AsyncLazyCommand,
     AsyncRedisRepository,
     AsyncRedisUnitOfWork,
@@ -51,6 +53,8 @@ from .retry import retry_on_conflict
 __all__ = [
     "AlreadyExistsError",
     "AssimilatorConfig",
+    "AsyncInternalRepository",
+    "AsyncInternalUnitOfWork",
     "AsyncLazyCommand",
     "AsyncRedisRepository",
     "AsyncRedisUnitOfWork",

@@ -9,10 +9,13 @@ from ..core.lazy import AsyncLazyCommand
 from ..core.unit_of_work import AsyncUnitOfWork
 from ..retry import async_retry_on_conflict
 from .driver import AsyncSession
+from .internal import AsyncInternalRepository, AsyncInternalUnitOfWork
 from .repository import AsyncRedisRepository
 from .unit_of_work import AsyncRedisUnitOfWork
 
 __all__ = [
+    "AsyncInternalRepository",
+    "AsyncInternalUnitOfWork",
     "AsyncLazyCommand",
     "AsyncRedisRepository",
     "AsyncRedisUnitOfWork",

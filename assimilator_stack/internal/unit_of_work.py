@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.unit_of_work import UnitOfWork
+from ..core.unit_of_work import RepositoryTransaction, UnitOfWork
 from .repository import InternalRepository
 
 
-class InternalUnitOfWork(UnitOfWork):
+class InternalUnitOfWork(RepositoryTransaction, UnitOfWork):
     """``with uow:`` then write through ``uow.repository``, then ``uow.commit()``.
 
     As RedisUnitOfWork: writes are queued and applied together at commit (all or nothing:
@@ -21,15 +21,3 @@ class InternalUnitOfWork(UnitOfWork):
 
     def __init__(self, repository: InternalRepository[Any], autocommit: bool = False) -> None:
         super().__init__(repository=repository.for_unit_of_work(), autocommit=autocommit)
-
-    def begin(self) -> None:
-        self.repository._begin()
-
-    def commit(self) -> None:
-        self.repository._commit()
-
-    def rollback(self) -> None:
-        self.repository._rollback()
-
-    def close(self) -> None:
-        self.repository._close()

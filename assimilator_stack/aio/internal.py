@@ -1,0 +1,107 @@
+"""AsyncInternalRepository / AsyncInternalUnitOfWork: the in-memory twin, awaited.
+
+Thin wrappers around :class:`~assimilator_stack.internal.InternalRepository` (a dict has no
+I/O to wait for): each method runs the sync twin's method when awaited, so async code can be
+tested against the twin exactly as sync code is (pattern substitution).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from ..core.async_repository import AsyncRepository
+from ..core.lazy import AsyncLazyCommand
+from ..core.unit_of_work import AsyncUnitOfWork, RepositoryTransaction
+from ..internal.repository import InternalRepository
+from ..redis_.core import RedisCore
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+async def _later(method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return method(*args, **kwargs)
+
+
+def _awaited(name: str, lazy: bool = False) -> Callable[..., Any]:
+    """The sync twin's method ``name``, run when awaited (``lazy=True``: an
+    AsyncLazyCommand, for the reads that take it)."""
+
+    def method(self: AsyncInternalRepository[Any], *args: Any, **kwargs: Any) -> Any:
+        if lazy and kwargs.pop("lazy", False):
+            return AsyncLazyCommand(method, self, *args, **kwargs)
+        return _later(getattr(self.sync, name), *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``await repo.{name}(...)``: InternalRepository.{name}, awaited."
+    return method
+
+
+class _Entities(Generic[T]):
+    """An async iterator over entities the twin already found."""
+
+    def __init__(self, found: Iterable[T]) -> None:
+        self._found = iter(found)
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        try:
+            return next(self._found)
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+
+class AsyncInternalRepository(AsyncRepository[M]):
+    """Entities of ``model`` in ``session`` (a dict; a new one when None), awaited; as
+    :class:`~assimilator_stack.internal.InternalRepository`, which it wraps (``.sync``)."""
+
+    def __init__(self, session: dict[str, Any] | None = None, model: type[M] | None = None,
+                 *, clock: Callable[[], float] = time.monotonic,
+                 core: RedisCore[M] | None = None,
+                 sync: InternalRepository[M] | None = None) -> None:
+        self.sync: InternalRepository[M] = sync if sync is not None else InternalRepository(
+            session, model, clock=clock, core=core)
+        super().__init__(session=self.sync.session, model=self.sync.model)
+
+    @property
+    def core(self) -> RedisCore[M]:
+        return self.sync.core
+
+    def for_unit_of_work(self) -> AsyncInternalRepository[M]:
+        return AsyncInternalRepository(sync=self.sync.for_unit_of_work())
+
+    get = _awaited("get", lazy=True)
+    filter = _awaited("filter", lazy=True)
+    count = _awaited("count", lazy=True)
+    save = _awaited("save")
+    update = _awaited("update")
+    delete = _awaited("delete")
+    refresh = _awaited("refresh")
+    is_modified = _awaited("is_modified")
+
+    def stream(self, *specs: Any, batch_size: int = 1000) -> AsyncIterator[M]:
+        """Every match, as an async iterator (the twin checks and reads them now)."""
+        return _Entities(self.sync.stream(*specs, batch_size=batch_size))
+
+    # what AsyncInternalUnitOfWork drives
+    _begin = _awaited("_begin")
+    _commit = _awaited("_commit")
+    _rollback = _awaited("_rollback")
+    _close = _awaited("_close")
+
+
+class AsyncInternalUnitOfWork(RepositoryTransaction, AsyncUnitOfWork):
+    """``async with uow: ...; await uow.commit()`` over the in-memory twin; as
+    :class:`~assimilator_stack.internal.InternalUnitOfWork`."""
+
+    repository: AsyncInternalRepository[Any]
+
+    def __init__(self, repository: AsyncInternalRepository[Any], autocommit: bool = False
+                 ) -> None:
+        super().__init__(repository=repository.for_unit_of_work(), autocommit=autocommit)
