@@ -267,7 +267,11 @@ class Report:
                "Each contender runs in its own virtual environment and worker process against "
                "one shared server, emptied (FLUSHALL) between contenders. Every answer is "
                "checked against the true answer computed from the generated data; a wrong "
-               "answer voids that timing.", ""]
+               "answer voids that timing. Every client is made with `socket_timeout=300` "
+               "(redis-py 8's default of 5 s is shorter than one MULTI/EXEC of 100,000 indexed "
+               "documents here). Times are medians of one process each; on a machine shared "
+               "with other work, compare ratios within one run, and use `--rounds 3` for "
+               "steadier numbers.", ""]
         rows = []
         for c in self.keys:
             info = run["contenders"].get(c, {})

@@ -26,6 +26,9 @@ from ..timing import Budget, each, repeat, summary, timed
 from ..workloads import id_checksum
 
 RESULT_MARK = "BENCH-RESULT "
+# Every contender's client gets this socket timeout. redis-py 8 defaults to 5 s, which a single
+# MULTI/EXEC (or pipeline) of 100,000 indexed documents can exceed on this machine.
+SOCKET_TIMEOUT = 300.0
 T = TypeVar("T")
 
 

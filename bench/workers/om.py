@@ -11,7 +11,7 @@ import redis
 from redis_om import Field, JsonModel, Migrator
 
 from ..dataset import Row
-from .base import Adapter, main
+from .base import SOCKET_TIMEOUT, Adapter, main
 
 _client: redis.Redis | None = None
 
@@ -38,7 +38,7 @@ class RedisOM(Adapter):
     }
 
     def connect(self, url: str) -> None:
-        self.client = redis.Redis.from_url(url)
+        self.client = redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT)
         Product.Meta.database = self.client  # type: ignore[attr-defined]
         Product._meta.database = self.client  # type: ignore[attr-defined]
 

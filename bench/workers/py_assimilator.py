@@ -12,7 +12,7 @@ from assimilator.redis_.database import RedisModel, RedisRepository, RedisUnitOf
 from redis import Redis
 
 from ..dataset import Row
-from .base import Adapter, main
+from .base import SOCKET_TIMEOUT, Adapter, main
 
 
 class Product(RedisModel):
@@ -41,7 +41,7 @@ class PyAssimilator(Adapter):
     }
 
     def connect(self, url: str) -> None:
-        self.client = Redis.from_url(url)
+        self.client = Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT)
         self.repo = RedisRepository(session=self.client, model=Product)
         self.specs = self.repo.specs
 

@@ -10,7 +10,7 @@ from typing import Any
 import redis
 
 from ..dataset import Row
-from .base import Adapter, main
+from .base import SOCKET_TIMEOUT, Adapter, main
 from .product_v2 import Product
 
 PREFIX = "product:"
@@ -67,13 +67,17 @@ class Raw(Adapter):
     key = "raw"
     distributions = ("redis", "hiredis", "pydantic")
     notes = {  # noqa: RUF012
+        "query": "FT.SEARCH '@price:[lo hi] @category:{books}' SORTBY rating DESC "
+                 "RETURN 1 $ LIMIT 0 20 (hand-written query strings, DIALECT 2)",
+        "count": "FT.SEARCH '@price:[lo hi]' LIMIT 0 0: the total",
+        "filter1000": "FT.SEARCH '@rating:[x +inf]' RETURN 1 $, pages of 1,000",
         "stream": "FT.AGGREGATE * LOAD 1 $ WITHCURSOR COUNT batch",
         "update": "FT.SEARCH NOCONTENT for the keys, then JSON.SET $.stock in one MULTI/EXEC",
         "delete": "FT.SEARCH NOCONTENT for the keys, then one DEL",
     }
 
     def connect(self, url: str) -> None:
-        self.r = redis.Redis.from_url(url)
+        self.r = redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT)
 
     def prepare(self) -> None:
         self.r.execute_command("FT.CREATE", INDEX, "ON", "JSON", "PREFIX", "1", PREFIX,

@@ -17,7 +17,7 @@ from assimilator_stack import (
 )
 
 from ..dataset import Row
-from .base import Adapter, NotAvailable, main
+from .base import SOCKET_TIMEOUT, Adapter, NotAvailable, main
 
 
 class Product(RedisModel):
@@ -41,7 +41,7 @@ class StackSync(Adapter):
     }
 
     def connect(self, url: str) -> None:
-        self.client = redis.Redis.from_url(url)
+        self.client = redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT)
         self.repo: RedisRepository[Product] = RedisRepository(session=self.client,
                                                               model=Product)
         self.specs = self.repo.specs
@@ -90,10 +90,7 @@ class StackSync(Adapter):
         return stream(batch_size=batch_size)  # type: ignore[no-any-return]
 
     def update_stock(self, rating_max: float, stock: int) -> None:
-        try:
-            self.repo.update(self.specs.filter(rating__lte=rating_max), stock=stock)
-        except TypeError as exc:  # update(spec, ...) not supported by this build
-            raise NotAvailable(f"update by specification: {exc}") from exc
+        self.repo.update(self.specs.filter(rating__lte=rating_max), stock=stock)
 
     def ids_with_stock_at_least(self, stock: int) -> list[str]:
         return [e.id for e in self.repo.filter(self.specs.filter(stock__gte=stock))]
