@@ -1,11 +1,8 @@
 """The registry of contenders: what each installs into its own venv and which worker runs it.
 
-Adding one (for example the async repository of issue 5) is a few lines: a worker module under
-``bench/workers/`` whose adapter derives from ``base.AsyncAdapter`` (it wraps each coroutine in
-``self.run(...)``), and one entry below, e.g.::
-
-    Contender("stack_async", "assimilator_stack async", "bench.workers.stack_async",
-              requirements=_STACK, editable=True, quick=True),
+Adding one is a few lines: a worker module under ``bench/workers/`` with an ``Adapter``
+(``base.AsyncAdapter`` for an asyncio library: it awaits each coroutine with ``self.run(...)``
+on one long-lived loop, as ``workers/stack_async.py`` does), and one entry below.
 """
 
 from __future__ import annotations
@@ -25,6 +22,11 @@ class Contender:
     editable: bool = False  # also ``pip install -e <repo root>`` (assimilator_stack itself)
     quick: bool = False  # installs in seconds: part of the default smoke run
     ours: bool = False  # a flavour of this library (the peers are compared against these)
+    venv: str = ""  # the venv's name under bench/.venvs (default: the key); may be shared
+
+    @property
+    def venv_name(self) -> str:
+        return self.venv or self.key
 
 
 _STACK = ("hiredis", "pyinstrument")
@@ -36,6 +38,8 @@ CONTENDERS: dict[str, Contender] = {
                   requirements=("redis", "hiredis", "pydantic>=2", "pyinstrument"), quick=True),
         Contender(OURS, "assimilator_stack", "bench.workers.stack_sync",
                   requirements=_STACK, editable=True, quick=True, ours=True),
+        Contender("stack_async", "assimilator_stack async", "bench.workers.stack_async",
+                  requirements=_STACK, editable=True, quick=True, ours=True, venv=OURS),
         Contender("redis_om", "redis-om", "bench.workers.om",
                   requirements=("redis-om", "hiredis")),
         Contender("py_assimilator", "py-assimilator 1.3.1", "bench.workers.py_assimilator",

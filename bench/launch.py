@@ -67,16 +67,17 @@ def prepare(contenders: list[Contender], venv_dir: Path, stack_ref: str | None,
     commit = snapshot.resolve(REPO, stack_ref) if stack_ref else None
     for c in contenders:
         if not c.editable:
-            pythons[c.key] = venvs.ensure(venv_dir / c.key, c.requirements, log=log)
+            pythons[c.key] = venvs.ensure(venv_dir / c.venv_name, c.requirements, log=log)
         elif commit is None:
             sources[c.key] = f"working tree of {REPO} (editable)"
-            pythons[c.key] = venvs.ensure(venv_dir / c.key, c.requirements, REPO, log=log)
+            pythons[c.key] = venvs.ensure(venv_dir / c.venv_name, c.requirements, REPO,
+                                          log=log)
         else:
             sources[c.key] = f"commit {commit[:12]} ({stack_ref})"
             _prune(venv_dir, keep=commit[:12])
             source = snapshot.unpack(REPO, commit, venv_dir / f"src-{commit[:12]}")
-            pythons[c.key] = venvs.ensure(venv_dir / f"{c.key}-{commit[:12]}", c.requirements,
-                                          source, log=log, editable=False)
+            pythons[c.key] = venvs.ensure(venv_dir / f"{c.venv_name}-{commit[:12]}",
+                                          c.requirements, source, log=log, editable=False)
     return Launcher(pythons=pythons, cwd=_worker_dir(venv_dir), timeout=timeout, log=log,
                     sources=sources)
 

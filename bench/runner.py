@@ -129,7 +129,7 @@ def _one_size(options: Options, record: Run, workers: launch.Launcher, url: str,
                 for workload, result in reply["results"].items():
                     checked = _checked(c, n, workload, result, right, record)
                     rounds[workload].setdefault(c.key, []).append(checked)
-                log(f"  {c.label:<22} {phase:<6} {time.monotonic() - started:6.1f}s  "
+                log(f"  {c.label:<24} {phase:<6} {time.monotonic() - started:6.1f}s  "
                     + "  ".join(_brief(k, rounds[k][c.key][-1]) for k in KEYS
                                 if PHASE_OF[k] == phase and c.key in rounds[k]))
     server.flush(url)

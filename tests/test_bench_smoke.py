@@ -1,7 +1,7 @@
 """The benchmark harness at a tiny N: it must run end to end and every answer must be right.
 
 Never asserts on timing. By default only the contenders that install in seconds run (raw
-redis-py and assimilator_stack); set ``BENCH_SMOKE_PEERS=1`` to include redis-om and
+redis-py and assimilator_stack, sync and async); set ``BENCH_SMOKE_PEERS=1`` to include redis-om and
 py-assimilator, whose virtual environments take longer to make the first time.
 """
 
@@ -91,12 +91,12 @@ def _check(data: dict[str, Any], contenders: list[str]) -> None:
 
 
 def test_bench_smoke_quick_contenders(tmp_path: Path) -> None:
-    data = _run_harness(tmp_path, "raw,stack")
-    _check(data, ["stack"])
+    data = _run_harness(tmp_path, "raw,stack,stack_async")
+    _check(data, ["stack", "stack_async"])
 
 
 @pytest.mark.skipif(not os.environ.get(PEERS_FLAG),
                     reason=f"set {PEERS_FLAG}=1 to include redis-om and py-assimilator")
 def test_bench_smoke_with_peers(tmp_path: Path) -> None:
-    data = _run_harness(tmp_path, "raw,stack,redis_om,py_assimilator")
-    _check(data, ["stack", "redis_om", "py_assimilator"])
+    data = _run_harness(tmp_path, "raw,stack,stack_async,redis_om,py_assimilator")
+    _check(data, ["stack", "stack_async", "redis_om", "py_assimilator"])
