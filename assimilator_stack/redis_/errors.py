@@ -15,7 +15,12 @@ def map_error(exc: BaseException, command: Any = None) -> BaseException:
     mapped: BaseException
     if isinstance(exc, (DataLayerError, WatchFailed)):
         return exc
-    if isinstance(exc, rx.WatchError):
+    if isinstance(exc, rx.WatchError) and isinstance(
+            exc.__context__, (rx.ConnectionError, rx.TimeoutError)):
+        # redis-py's word for "the WATCHing connection failed": nothing says whether a
+        # command reached the server, so it is not a lost race ("nothing was written")
+        mapped = ConnectionFailedError(f"Redis did not answer: {exc.__context__}")
+    elif isinstance(exc, rx.WatchError):
         mapped = WatchFailed(str(exc))
     elif isinstance(exc, (rx.ConnectionError, rx.TimeoutError)):
         mapped = ConnectionFailedError(f"Redis did not answer: {exc}")
