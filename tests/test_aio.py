@@ -221,6 +221,41 @@ def test_cancelled_read_makes_the_next_commit_a_conflict(
     assert cancelled_rounds == 12
 
 
+# -- tasks sharing one repository ------------------------------------------------------------
+
+def test_tasks_share_a_repository_and_a_unit_of_work(
+        async_redis_client_factory: AsyncRedisClientFactory, client: redis.Redis) -> None:
+    async def main() -> None:
+        session = async_redis_client_factory()
+        notes = AsyncRedisRepository(session=session, model=Note)
+        await asyncio.gather(*(notes.save(id=f"n{i}", text=f"t{i}") for i in range(30)))
+        found = await asyncio.gather(*(notes.get(notes.specs.filter(id=f"n{i}"))
+                                       for i in range(30)))
+        assert [n.text for n in found] == [f"t{i}" for i in range(30)]
+
+        for conflict in (False, True):
+            uow = AsyncRedisUnitOfWork(repository=notes)
+            async with uow:
+                repo = uow.repository  # its reads share one WATCHing connection
+                mine = await asyncio.gather(*(repo.get(repo.specs.filter(id=f"n{i}"))
+                                              for i in range(30)))
+                assert [n.id for n in mine] == [f"n{i}" for i in range(30)]
+                await asyncio.gather(*(repo.save(n, text=f"{n.text}!") for n in mine))
+                if conflict:
+                    client.execute_command("JSON.SET", f"{NOTE_PREFIX}:n17", "$.text", '"x"')
+                    with pytest.raises(ConcurrencyError):
+                        await uow.commit()
+                else:
+                    await uow.commit()
+        assert (await notes.get(notes.specs.filter(id="n3"))).text == "t3!"
+        assert (await notes.get(notes.specs.filter(id="n17"))).text == "x"
+        pool: Any = session.connection_pool
+        assert not pool._in_use_connections
+        await session.aclose()
+
+    run(main)
+
+
 # -- a server that stops answering ------------------------------------------------------------
 
 def test_a_server_that_stops_answering_gives_a_timeout_error() -> None:

@@ -25,9 +25,13 @@ from assimilator_stack import (
     RedisRepository,
     RedisUnitOfWork,
 )
-from tests.conftest import RepoFactory
+from tests.conftest import RepoFactory, UowFactory
 from tests.helpers import closed_port, raw_json
 from tests.models import ACCOUNT_PREFIX, Account
+
+# Tests that build their repository with make_repo also run on the async classes; the
+# unreachable-server ones run on them in tests/test_aio.py.
+pytestmark = pytest.mark.both_apis
 
 
 def no_retry_client(**kwargs: Any) -> redis.Redis:
@@ -127,8 +131,8 @@ def test_key_of_another_type_is_a_command_error(make_repo: RepoFactory,
     ids=["wrong-type-str", "wrong-type-number", "missing-field"],
 )
 def test_a_bad_document_names_its_key_and_field_and_stops_nothing_else(
-        any_client: redis.Redis, make_repo: RepoFactory, client: redis.Redis,
-        document: str, field: str) -> None:
+        any_client: redis.Redis, make_repo: RepoFactory, make_uow: UowFactory,
+        client: redis.Redis, document: str, field: str) -> None:
     repo = make_repo(Account, any_client)
     good = repo.save(username="good")
     bad_key = f"{ACCOUNT_PREFIX}:bad"
@@ -152,7 +156,7 @@ def test_a_bad_document_names_its_key_and_field_and_stops_nothing_else(
     repo.save(good, balance=3)
     assert repo.get(repo.specs.filter(id=good.id)).balance == 3
     # a unit of work that does not touch the bad document commits
-    uow = RedisUnitOfWork(repository=repo)
+    uow = make_uow(Account, any_client)
     with uow:
         uow.repository.save(username="in-uow")
         uow.commit()
@@ -195,6 +199,7 @@ def test_entity_without_id_cannot_be_deleted(make_repo: RepoFactory) -> None:
         repo.refresh(Account(username="never-saved"))
 
 
+@pytest.mark.sync_only  # threads; the async API shares a repository between tasks instead
 def test_threads_share_a_repository_safely(make_repo: RepoFactory) -> None:
     # redis-py clients are thread safe; the repository adds no shared mutable state on reads
     repo = make_repo(Account)

@@ -11,13 +11,14 @@ server applies all of it or none of it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import TypeVar
+import inspect
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 import redis.asyncio
 
 from ..redis_.driver import Session
-from ..redis_.protocol import Plan
+from ..redis_.protocol import Plan, Release, Request, Watch
 
 T = TypeVar("T")
 
@@ -31,9 +32,26 @@ class AsyncSession(Session):
     def __init__(self, client: redis.asyncio.Redis, owner: str = "AsyncRedisRepository"
                  ) -> None:
         super().__init__(client, owner)
+        # Tasks may share a unit of work's repository (asyncio.gather of its reads): the
+        # pinned connection then serves one command at a time. Other commands go to the
+        # pool, concurrently.
+        self._pinned_lock = asyncio.Lock()
 
     async def run(self, plan: Plan[T]) -> T:
         return await self.drive(plan)
+
+    def perform(self, request: Request) -> Any:
+        if self._pinned is None and not isinstance(request, (Watch, Release)):
+            return super().perform(request)  # decided now: the pool, not the pinned line
+        return self._one_at_a_time(super().perform, request)
+
+    def abandon(self) -> Any:
+        return self._one_at_a_time(super().abandon)
+
+    async def _one_at_a_time(self, action: Callable[..., Any], *args: Any) -> Any:
+        async with self._pinned_lock:
+            reply = action(*args)
+            return await reply if inspect.isawaitable(reply) else reply
 
     def iterate(self, source: AsyncIterator[T]) -> AsyncIterator[T]:
         return source
