@@ -43,6 +43,8 @@ Runner = Callable[[Args], Plan[Any]]
 # How many rows of a page are tried as the next anchor (each try is one JSON.GET); only rows
 # changed since the page was read, or with sort strings a FILTER literal cannot hold, fail.
 _ANCHOR_TRIES = 4
+# Rows a jump over an offset reads at least (candidates for its new anchor).
+_JUMP_ROWS = 64
 
 
 class OrderedScan:
@@ -117,7 +119,7 @@ class OrderedScan:
     def _jump(self, run: Runner) -> Plan[None]:
         """Move the anchor forward over rows the offset skips, without reading documents."""
         assert self.max_rows is not None
-        start = max(0, self.max_rows - self.page)
+        start = max(0, self.max_rows - max(self.page, _JUMP_ROWS))
         rows = yield from self._rows(run, start, self.max_rows - start)
         if len(rows) < self.max_rows - start:
             self.done = True  # fewer rows than the offset: nothing is left

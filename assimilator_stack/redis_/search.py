@@ -12,10 +12,11 @@ Facts this relies on (verified on RediSearch 2.10, see tests/test_ordering_pagin
 - ``SORTBY`` puts rows without a value (absent or JSON null) last, for ASC and DESC alike;
   strings compare byte by byte (``strncmp``, then length), numbers as doubles.
 - Rows show numbers with about 12 significant digits, strings exactly; exact numbers are read
-  from the document (JSON.GET), never from a row.
+  from the document (JSON.GET), never from a row. A string is indexed up to its first NUL.
 - A FILTER string literal is unescaped by dropping every backslash that precedes ASCII
   punctuation or whitespace; a literal cannot hold NUL, nor a backslash followed by
-  punctuation, whitespace or another backslash (see :func:`representable`).
+  punctuation, whitespace or another backslash, nor end with a backslash (the lexer takes the
+  longest match, so ``"a\\"`` followed by more quotes runs on); see :func:`representable`.
 - Number literals with an exponent (``1e+16``) and ``inf`` are syntax errors: numbers are
   written positionally, infinity as a 1 followed by 309 zeros (which parses as infinity).
 - Comparing an attribute that has no value fails the query ("has no value"), so every
@@ -106,8 +107,9 @@ def sort_keys(schema: ModelSchema, order: Sequence[tuple[str, bool]]) -> tuple[S
             continue
         seen.add(field.name)
         keys.append(_sort_key(field, desc))
-    if schema.id_field.name not in seen:
-        keys.append(_sort_key(schema.id_field, False))
+        if field is schema.id_field:  # ids are unique: later keys can never matter
+            return tuple(keys)
+    keys.append(_sort_key(schema.id_field, False))
     return tuple(keys)
 
 
@@ -242,7 +244,8 @@ def representable(value: str) -> bool:
     if "\x00" in value:
         return False
     for i, char in enumerate(value):
-        if char == "\\" and i + 1 < len(value) and value[i + 1] in _PUNCT_OR_SPACE:
+        # the last character: '\"' would read as an escaped quote and the literal run on
+        if char == "\\" and (i + 1 == len(value) or value[i + 1] in _PUNCT_OR_SPACE):
             return False
     return True
 
@@ -251,8 +254,6 @@ def string_literal(value: str) -> str:
     """A double-quoted FILTER literal that the server reads back as ``value``
     (``representable(value)`` must hold)."""
     body = value.replace('"', '\\"').replace("\n", "\\\n")
-    if body.endswith("\\"):
-        body += "\\"  # the lexer would take '\"' as an escaped quote; '\\' then '"' closes
     return f'"{body}"'
 
 
@@ -320,7 +321,8 @@ def anchor_from_json(keys: Sequence[SortKey], reply: Any) -> Anchor | None:
                 return None
             values.append(float(value))
         else:
-            values.append(str(value))
+            # The index keeps a string up to its first NUL (it sorts by that part).
+            values.append(str(value).split("\x00", 1)[0])
     return tuple(values)
 
 
