@@ -13,7 +13,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
@@ -258,71 +258,85 @@ def test_tasks_share_a_repository_and_a_unit_of_work(
 
 # -- a server that stops answering ------------------------------------------------------------
 
-def test_a_server_that_stops_answering_gives_a_timeout_error() -> None:
+class StoppableServer:
+    """A private server of one test, which can be made to stop answering (SIGSTOP)."""
+
+    def __init__(self, server: RedisStackServer) -> None:
+        self.server = server
+
+    def session(self) -> redis.asyncio.Redis:
+        return redis.asyncio.Redis.from_url(self.server.url, socket_timeout=0.5,
+                                            retry=Retry(NoBackoff(), 0))
+
+    @contextlib.contextmanager
+    def not_answering(self) -> Iterator[None]:
+        pid = self.server.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
+
+@pytest.fixture
+def stoppable() -> Iterator[StoppableServer]:
     server = RedisStackServer()
     server.start()
     try:
-        async def main() -> None:
-            session = redis.asyncio.Redis.from_url(
-                server.url, socket_timeout=0.5, retry=Retry(NoBackoff(), 0))
-            notes = AsyncRedisRepository(session=session, model=Note)
-            saved = await notes.save(text="before")
-            uow = AsyncRedisUnitOfWork(repository=notes)
-            assert server.pid is not None
-            os.kill(server.pid, signal.SIGSTOP)
-            try:
-                started = time.monotonic()
-                with pytest.raises(ConnectionFailedError, match="did not answer") as info:
-                    await notes.get(notes.specs.filter(id=saved.id))
-                assert isinstance(info.value.__cause__, (rx.TimeoutError, rx.ConnectionError))
-                with pytest.raises(ConnectionFailedError):
-                    await notes.count()
-                with pytest.raises(ConnectionFailedError):
-                    async with uow:
-                        await uow.repository.save(text="never")
-                        await uow.commit()
-                assert time.monotonic() - started < 10  # a few timeouts, not a hang
-            finally:
-                os.kill(server.pid, signal.SIGCONT)
-            assert (await notes.get(notes.specs.filter(id=saved.id))) == saved  # it recovers
-            await session.aclose()
-
-        run(main)
+        yield StoppableServer(server)
     finally:
         server.stop()
 
 
-def test_watched_connection_timing_out_is_a_connection_error_not_a_conflict() -> None:
-    """redis-py turns a timeout on a WATCHing connection into WatchError; the commit's outcome
-    is unknown then, so it must not be reported as "nothing was written, retry"."""
-    server = RedisStackServer()
-    server.start()
-    try:
-        async def main() -> None:
-            session = redis.asyncio.Redis.from_url(
-                server.url, socket_timeout=0.5, retry=Retry(NoBackoff(), 0))
-            notes = AsyncRedisRepository(session=session, model=Note)
-            saved = await notes.save(text="before")
-            uow = AsyncRedisUnitOfWork(repository=notes)
-            assert server.pid is not None
-            async with uow:
-                repo = uow.repository
-                mine = await repo.get(repo.specs.filter(id=saved.id))
-                await repo.save(mine, text="mine")
-                os.kill(server.pid, signal.SIGSTOP)
-                try:
-                    with pytest.raises(ConnectionFailedError):  # a read on the WATCHing line
-                        await repo.get(repo.specs.filter(id="other"))
-                    with pytest.raises(ConnectionFailedError):
-                        await uow.commit()
-                finally:
-                    os.kill(server.pid, signal.SIGCONT)
-            assert (await notes.get(notes.specs.filter(id=saved.id))).text == "before"
-            await session.aclose()
+def test_a_server_that_stops_answering_gives_a_timeout_error(stoppable: StoppableServer
+                                                             ) -> None:
+    async def main() -> None:
+        session = stoppable.session()
+        notes = AsyncRedisRepository(session=session, model=Note)
+        saved = await notes.save(text="before")
+        uow = AsyncRedisUnitOfWork(repository=notes)
+        with stoppable.not_answering():
+            started = time.monotonic()
+            with pytest.raises(ConnectionFailedError, match="did not answer") as info:
+                await notes.get(notes.specs.filter(id=saved.id))
+            assert isinstance(info.value.__cause__, (rx.TimeoutError, rx.ConnectionError))
+            with pytest.raises(ConnectionFailedError):
+                await notes.count()
+            with pytest.raises(ConnectionFailedError):
+                async with uow:
+                    await uow.repository.save(text="never")
+                    await uow.commit()
+            assert time.monotonic() - started < 10  # a few timeouts, not a hang
+        assert (await notes.get(notes.specs.filter(id=saved.id))) == saved  # it recovers
+        await session.aclose()
 
-        run(main)
-    finally:
-        server.stop()
+    run(main)
+
+
+def test_watched_connection_timing_out_is_a_connection_error_not_a_conflict(
+        stoppable: StoppableServer) -> None:
+    """A timeout on the WATCHing connection leaves the commit's outcome unknown: it must not
+    be reported as a lost race ("nothing was written, retry")."""
+
+    async def main() -> None:
+        session = stoppable.session()
+        notes = AsyncRedisRepository(session=session, model=Note)
+        saved = await notes.save(text="before")
+        uow = AsyncRedisUnitOfWork(repository=notes)
+        async with uow:
+            repo = uow.repository
+            mine = await repo.get(repo.specs.filter(id=saved.id))
+            await repo.save(mine, text="mine")
+            with stoppable.not_answering():
+                with pytest.raises(ConnectionFailedError):  # a read on the WATCHing line
+                    await repo.get(repo.specs.filter(id="other"))
+                with pytest.raises(ConnectionFailedError):
+                    await uow.commit()
+        assert (await notes.get(notes.specs.filter(id=saved.id))).text == "before"
+        await session.aclose()
+
+    run(main)
 
 
 def test_a_watch_error_from_a_failed_connection_is_a_connection_error() -> None:
