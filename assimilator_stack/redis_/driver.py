@@ -2,8 +2,10 @@
 
 Written once for both APIs. :class:`Session` performs a request on a sync or an asyncio
 client alike (redis-py's two clients have the same methods; the asyncio ones return
-awaitables), :class:`Stepper` advances a plan; :class:`SyncSession` (here) and
-:class:`~assimilator_stack.aio.driver.AsyncSession` only differ in whether they await.
+awaitables) and :meth:`Session.drive` is the one loop that runs a plan, as a coroutine that
+awaits only the replies that are awaitable. :class:`SyncSession` runs that coroutine to its end
+without an event loop (with a sync client it never suspends); AsyncSession
+(:mod:`assimilator_stack.aio.driver`) awaits it.
 """
 
 from __future__ import annotations
