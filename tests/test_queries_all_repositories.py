@@ -34,6 +34,7 @@ from assimilator_stack import (
     order,
     paginate,
 )
+from tests.execution_support import private_server
 from tests.sync_facade import LoopBridge, SyncFacade
 
 
@@ -205,3 +206,28 @@ def test_explain_is_the_same_on_both_apis(client: redis.Redis, bridge: LoopBridg
     assert facade.explain(*specs) == command
     assert facade.explain(filter_(id__in=["a", "b"])) == sync.explain(
         filter_(id__in=["a", "b"])) == ["JSON.MGET", "t:qitem:a", "t:qitem:b", "."]
+
+
+def test_paging_past_the_server_limit_on_both_apis() -> None:
+    """Keyset paging (ordered reads past MAXAGGREGATERESULTS) and cursors (unordered reads)
+    run as many round trips as they need, awaited or not."""
+    with private_server() as server:
+        tiny = server.client()
+        tiny.execute_command("FT.CONFIG", "SET", "MAXAGGREGATERESULTS", "7")
+        bridge = LoopBridge(server.url)
+        try:
+            sync = RedisRepository(tiny, Item)
+            facade = SyncFacade(AsyncRedisRepository(bridge.twin(tiny), Item), bridge)
+            for item in ITEMS:
+                sync.save(item)
+            want = expected(lambda i: True, key=lambda i: (i.price, i.name, i.id))
+            for repo in (sync, facade):
+                assert ids(repo.filter(order("price", "name"))) == want
+                assert ids(repo.filter(order("price", "name"), paginate(limit=6, offset=15))) \
+                    == want[15:21]
+                assert ids(repo.stream(order("price", "name"), batch_size=5)) == want
+                assert sorted(ids(repo.filter())) == sorted(want)
+                assert repo.count() == 25
+        finally:
+            bridge.close()
+            tiny.close()
