@@ -37,6 +37,7 @@ from .search import (
     SortKey,
     aggregate,
     check_complete,
+    config_value,
     count_reply,
     count_steps,
     is_timeout_error,
@@ -58,6 +59,7 @@ _WRITE_BATCH = 1000
 # MAXAGGREGATERESULTS when the server does not say (FT.CONFIG refused): small and safe.
 _FALLBACK_MAX_ROWS = 1000
 _MAX_ROWS_FACT = "\x00MAXAGGREGATERESULTS="
+_TIMEOUT_POLICY_FACT = "\x00ON_TIMEOUT checked"
 
 
 @dataclass(frozen=True)
@@ -385,6 +387,8 @@ class RedisCore(Generic[M]):
         searching = args[0] == "FT.AGGREGATE"
         if searching:
             yield from self.ensure_index(ready)
+            if self.query_timeout_ms:
+                yield from self.check_timeout_policy(ready)
         try:
             try:
                 return (yield Call(args))
@@ -401,6 +405,25 @@ class RedisCore(Generic[M]):
                     "partial answer was used. Raise query_timeout_ms (0 = no limit)"
                 ) from exc
             raise
+
+    def check_timeout_policy(self, ready: MutableSet[str]) -> Plan[None]:
+        """A query TIMEOUT must never give a partial answer: RESP3 replies carry a warning and
+        the server's ``ON_TIMEOUT FAIL`` makes it an error; RESP2 with ``ON_TIMEOUT RETURN``
+        (the default) would hide it, so that combination is refused (once per pool)."""
+        if _TIMEOUT_POLICY_FACT in ready:
+            return
+        try:
+            policy, resp3 = config_value((yield Call(("FT.CONFIG", "GET", "ON_TIMEOUT"))))
+        except RedisCommandError:
+            policy, resp3 = None, False
+        if not resp3 and (policy or "").lower() != "fail":
+            raise InvalidQueryError(
+                f"query_timeout_ms={self.query_timeout_ms} with a RESP2 client needs the "
+                f"server's ON_TIMEOUT set to FAIL (it is {policy or 'unknown'}): a RESP2 reply "
+                "cut short by the timeout looks complete. Use a RESP3 client (protocol=3), or "
+                "FT.CONFIG SET ON_TIMEOUT FAIL, or query_timeout_ms=0 (no limit)"
+            )
+        ready.add(_TIMEOUT_POLICY_FACT)
 
     def ensure_index(self, ready: MutableSet[str]) -> Plan[None]:
         yield from ensure_index(self.index, ready, self.index_timeout)

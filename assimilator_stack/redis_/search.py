@@ -25,6 +25,7 @@ Facts this relies on (verified on RediSearch 2.10, see tests/test_ordering_pagin
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import string
@@ -164,13 +165,19 @@ def _get(mapping: Any, name: str) -> Any:
     return mapping.get(name.encode())
 
 
+@functools.lru_cache(maxsize=4096)
+def _name(raw: Any) -> str:
+    return text(raw)
+
+
 def _row(raw: Any) -> Row | None:
     if raw is None:
         return None
     if isinstance(raw, dict):  # RESP3 result
         attrs = _get(raw, "extra_attributes") or {}
-        return {text(k): v for k, v in attrs.items()}
-    return {text(k): v for k, v in zip(raw[0::2], raw[1::2])}
+        return {_name(k): v for k, v in attrs.items()}
+    pairs = iter(raw)
+    return {_name(k): v for k, v in zip(pairs, pairs)}
 
 
 def aggregate_rows(reply: Any) -> tuple[list[Row], list[str]]:
@@ -197,8 +204,13 @@ def row_key(row: Row) -> str:
 
 
 def count_reply(reply: Any) -> tuple[int, list[str]]:
+    """``GROUPBY 0 REDUCE COUNT`` -> (count, warnings). A reply without the count row although
+    documents matched is a count cut short by a timeout (RESP2 shows no warning for it)."""
     rows, warnings = aggregate_rows(reply)
     if not rows:
+        matched = int(_get(reply, "total_results")) if isinstance(reply, dict) else int(reply[0])
+        if matched and not warnings:
+            warnings = ["the count row is missing (a timeout cut the query short)"]
         return 0, warnings
     return int(text(rows[0][COUNT_FIELD])), warnings
 
@@ -212,6 +224,16 @@ def check_complete(warnings: Sequence[str], command: Sequence[Any]) -> None:
         )
 
 
+def config_value(reply: Any) -> tuple[str | None, bool]:
+    """``FT.CONFIG GET <name>`` -> (its value or None, whether the reply was RESP3)."""
+    if isinstance(reply, dict):
+        value = next(iter(reply.values()), None)
+        return (None if value is None else text(value)), True
+    if reply and isinstance(reply[0], (list, tuple)) and len(reply[0]) > 1:
+        return (None if reply[0][1] is None else text(reply[0][1])), False
+    return None, False
+
+
 def is_timeout_error(exc: Exception) -> bool:
     """The server's ``ON_TIMEOUT FAIL`` error."""
     return "timeout limit was reached" in str(exc).lower()
@@ -220,16 +242,10 @@ def is_timeout_error(exc: Exception) -> bool:
 def max_results(reply: Any) -> int | None:
     """``FT.CONFIG GET MAXAGGREGATERESULTS`` -> the limit (None: unlimited); ValueError when
     the reply does not say."""
-    value: Any
-    if isinstance(reply, dict):
-        value = next(iter(reply.values()), None)
-    elif reply and isinstance(reply[0], (list, tuple)) and len(reply[0]) > 1:
-        value = reply[0][1]
-    else:
-        value = None
+    value, _ = config_value(reply)
     if value is None:
         raise ValueError(f"no MAXAGGREGATERESULTS in {reply!r}")
-    raw = text(value).strip().lower()
+    raw = value.strip().lower()
     if raw == "unlimited":
         return None
     number = int(raw)
