@@ -506,12 +506,13 @@ class RedisCore(Generic[M]):
 
     def explain(self, specs: Sequence[Any], ready: MutableSet[str]) -> Plan[list[str]]:
         """The command ``filter(*specs)`` sends first (an FT.AGGREGATE, or JSON.MGET for a
-        lookup by id)."""
+        lookup by id). The index is made first, so the command runs as is."""
         read = self.read(specs)
         if read.keys is not None:
             return ["JSON.MGET", *read.keys, "."]
         compiled = read.compiled
         assert compiled is not None
+        yield from self.ensure_index(ready)
         exact = compiled.exact
         scan = yield from self.open_scan(
             compiled, read.sort, ready, read.page,
