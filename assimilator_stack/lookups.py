@@ -771,12 +771,36 @@ class Search(Lookup):
 
     def compile(self, field: FieldSchema, arg: Any, ctx: CompileContext) -> Compiled:
         query: SearchQuery = arg
-        if ctx.redis_wildcards or not query.prefixes:
-            return exact(syntax.text_group(field.text_alias, query.parts()))
-        frag = syntax.text_group(field.text_alias, query.parts(with_prefixes=False))
+        assert field.text is not None
+        # On a NOSTEM field a bare word is still expanded to its stem at query time (``running``
+        # finds ``run``): quoted, it is matched as it is.
+        verbatim = field.text.nostem
+
+        def word(w: str) -> str:
+            return f'"{w}"' if verbatim else w
+
+        parts = [word(w) for w in query.words]
+        # RediSearch's phrase check goes wrong when words repeat: ``"a a"`` finds a single
+        # ``a``, and ``"a gamma"`` finds "gamma gamma a" (adjacent, but out of order). So the
+        # words of a phrase narrow the candidates and Python checks the phrase itself.
+        left_phrases = list(query.phrases)
+        for phrase in query.phrases:
+            parts += [word(w) for w in phrase]
+        left_prefixes: list[str] = []
+        for prefix in query.prefixes:
+            # A prefix is lower-cased by RediSearch with Unicode rules, while indexed words
+            # only had their ASCII letters lowered: such prefixes are checked in Python.
+            if ctx.redis_wildcards and prefix.lower() == prefix:
+                parts.append(prefix + "*")
+            else:
+                left_prefixes.append(prefix)
+        frag = syntax.text_group(field.text_alias, list(dict.fromkeys(parts)))
         if frag.is_all:
             frag = has_value(field, ctx.params)
-        return superset(frag, SearchQuery(prefixes=query.prefixes))
+        if not left_phrases and not left_prefixes:
+            return exact(frag)
+        return superset(frag, SearchQuery(phrases=tuple(left_phrases),
+                                          prefixes=tuple(left_prefixes)))
 
 
 # -- the registry -----------------------------------------------------------------------------
