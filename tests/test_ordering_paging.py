@@ -29,6 +29,7 @@ from assimilator_stack import (
     RedisModel,
     RedisRepository,
     filter_,
+    only,
     order,
     paginate,
 )
@@ -370,5 +371,20 @@ def test_bad_order_fields_are_refused_before_redis(redis_stack_url: str, redis_c
         with pytest.raises(InvalidQueryError, match=fragment) as caught:
             call()
         assert "sortable fields: id, title" in str(caught.value)
+    assert recorder.commands == []
+    client.close()
+
+
+def test_a_zero_limit_reads_nothing(redis_stack_url: str, redis_client: redis.Redis) -> None:
+    client, recorder = recording_client(redis_stack_url)
+    repo = RedisRepository(client, Thing)
+    load(client, [Thing(id=f"z{i}", age=i) for i in range(5)])
+    repo.count()
+    recorder.clear()
+    for specs in [(), (order("age"),), (filter_(lambda e: True),), (only("age"),),
+                  (filter_(lambda e: True), order("-age"), only("age"))]:
+        assert repo.filter(*specs, paginate(limit=0)) == []
+        assert repo.filter(*specs, paginate(limit=0, offset=2)) == []
+        assert list(repo.stream(*specs, paginate(limit=0))) == []
     assert recorder.commands == []
     client.close()

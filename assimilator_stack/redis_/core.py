@@ -269,7 +269,8 @@ class RedisCore(Generic[M]):
         exact = compiled is None or compiled.exact
         return Read(query=query, keys=keys, compiled=compiled, sort=sort, projection=proj,
                     page=page, skip=0 if exact else query.offset,
-                    remaining=None if exact else limit, extra={"limit": limit})
+                    remaining=None if exact else limit, extra={"limit": limit},
+                    done=limit == 0)
 
     def read_page(self, read: Read, ready: MutableSet[str],
                   watch: bool) -> Plan[list[Any]]:
