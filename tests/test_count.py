@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from assimilator_stack import (
+    InvalidQueryError,
     MultipleResultsError,
     RedisRepository,
     filter_,
@@ -147,3 +148,22 @@ def test_bulk_writes_skip_expired_keys(lazy: redis.Redis) -> None:
     assert repo.update(filter_(name="odd"), nick="x") == sum(1 for e in live if e.name == "odd")
     assert repo.delete(filter_(name="even")) == sum(1 for e in live if e.name == "even")
     assert repo.count() == sum(1 for e in live if e.name == "odd")
+
+
+def test_ids_with_nul_are_refused_since_searches_cannot_read_them(redis_client: redis.Redis
+                                                                  ) -> None:
+    # RediSearch opens a document by its key as a C string: a key holding NUL reads as an
+    # expired key (no content), in FT.SEARCH and FT.AGGREGATE alike
+    redis_client.execute_command("JSON.SET", "q:thing:a\x00b", "$", '{"id":"a\\u0000b"}')
+    redis_client.execute_command("JSON.SET", "q:thing:ok", "$", '{"id":"ok"}')
+    repo = RedisRepository(redis_client, Thing)
+    assert repo.count() == 1  # what filter() can return
+    assert raw_total(redis_client, repo) == 2  # matched and counted by RediSearch...
+    reply = redis_client.execute_command("FT.SEARCH", repo.core.index.name, "*", "DIALECT", "2")
+    results = reply[b"results"] if isinstance(reply, dict) else [
+        {b"id": k, b"extra_attributes": v} for k, v in zip(reply[1::2], reply[2::2])]
+    unread = {r[b"id"]: r[b"extra_attributes"] is None for r in results}
+    assert unread == {b"q:thing:a\x00b": True, b"q:thing:ok": False}  # ...but not read
+    with pytest.raises(InvalidQueryError, match="NUL"):
+        repo.save(Thing(id="x\x00y"))
+    assert redis_client.exists("q:thing:x\x00y") == 0

@@ -317,7 +317,9 @@ AWKWARD = [":", "*", " ", "\\", '"', "'", "é", "日本", "😀", "{", "}", "|",
            "\n", "%", "?", "[", "]", "t:note:", "t:account:"]
 
 awkward_ids = st.one_of(
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=24),
+    # (NUL is refused: RediSearch cannot read such a key; see test_count.py)
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+            min_size=1, max_size=24),
     st.lists(st.sampled_from(AWKWARD + list(string.ascii_letters[:6])), min_size=1,
              max_size=8).map("".join),
 )

@@ -153,6 +153,14 @@ class RedisCore(Generic[M]):
 
     def save_op(self, entity: M, options: dict[str, Any], force_update: bool = False) -> WriteOp:
         key = self.key_of_entity(entity)
+        if "\x00" in key:
+            # RediSearch reads a document by its key as a C string: it cannot load such a key
+            # and treats it as expired, so the entity would be missing from every query.
+            raise InvalidQueryError(
+                f"{self.model.__name__}: the id {key[len(self.index.key_prefix):]!r} holds a "
+                "NUL character; RediSearch cannot read such a key, so the entity would be missing from filter, count and "
+                "stream. Use an id without NUL"
+            )
         condition: Literal["nx", "xx"] | None = None
         if force_update or options.get("only_update"):
             condition = "xx"
