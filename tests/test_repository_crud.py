@@ -307,10 +307,6 @@ def test_refresh_updates_extra_fields(any_client: redis.Redis, make_repo: RepoFa
     assert not repo.is_modified(item)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "filter() without specs pages FT.SEARCH with LIMIT and stops silently at the server's "
-    "MAXSEARCHRESULTS (10000 on the embedded server): search paging is the query engine's "
-    "(issue 3)"))
 def test_filter_returns_every_entity_past_ten_thousand(make_repo: RepoFactory,
                                                        make_uow: UowFactory) -> None:
     uow = make_uow(Note)
