@@ -158,8 +158,8 @@ class RedisCore(Generic[M]):
             # and treats it as expired, so the entity would be missing from every query.
             raise InvalidQueryError(
                 f"{self.model.__name__}: the id {key[len(self.index.key_prefix):]!r} holds a "
-                "NUL character; RediSearch cannot read such a key, so the entity would be missing from filter, count and "
-                "stream. Use an id without NUL"
+                "NUL character; RediSearch cannot read such a key, so the entity would be "
+                "missing from filter, count and stream. Use an id without NUL"
             )
         condition: Literal["nx", "xx"] | None = None
         if force_update or options.get("only_update"):
