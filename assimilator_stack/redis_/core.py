@@ -6,7 +6,7 @@ Sync and async repositories run the same plans; nothing here touches a socket.
 from __future__ import annotations
 
 from collections.abc import Iterable, MutableSet, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, Literal, TypeVar
 
@@ -87,7 +87,7 @@ class Read:
     # What is left to skip / take in Python when Redis only selects candidates (inexact).
     skip: int = 0
     remaining: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    limit: int | None = None  # at most this many (paginate's limit, or get's 2)
 
 
 class RedisCore(Generic[M]):
@@ -277,7 +277,7 @@ class RedisCore(Generic[M]):
         exact = compiled is None or compiled.exact
         return Read(query=query, keys=keys, compiled=compiled, sort=sort, projection=proj,
                     page=page, skip=0 if exact else query.offset,
-                    remaining=None if exact else limit, extra={"limit": limit},
+                    remaining=None if exact else limit, limit=limit,
                     done=limit == 0)
 
     def read_page(self, read: Read, ready: MutableSet[str],
@@ -300,7 +300,7 @@ class RedisCore(Generic[M]):
             read.scan = yield from self.open_scan(
                 compiled, read.sort, ready, read.page,
                 offset=read.query.offset if exact else 0,
-                limit=read.extra["limit"] if exact else None,
+                limit=read.limit if exact else None,
             )
         run = partial(self.run_query, ready)
         while True:
@@ -526,7 +526,7 @@ class RedisCore(Generic[M]):
         scan = yield from self.open_scan(
             compiled, read.sort, ready, read.page,
             offset=read.query.offset if exact else 0,
-            limit=read.extra["limit"] if exact else None)
+            limit=read.limit if exact else None)
         return [str(arg) for arg in scan.first_command()]
 
     # -- bulk update / delete ---------------------------------------------------------------
@@ -557,7 +557,7 @@ class RedisCore(Generic[M]):
         if compiled.matches_nothing:
             return []
         scan = yield from self.open_scan(compiled, read.sort, ready, read.page,
-                                         offset=read.query.offset, limit=read.extra["limit"])
+                                         offset=read.query.offset, limit=read.limit)
         run = partial(self.run_query, ready)
         keys: list[str] = []
         try:
