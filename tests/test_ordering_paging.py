@@ -388,3 +388,16 @@ def test_a_zero_limit_reads_nothing(redis_stack_url: str, redis_client: redis.Re
         assert list(repo.stream(*specs, paginate(limit=0))) == []
     assert recorder.commands == []
     client.close()
+
+
+def test_numeric_ids_break_ties_by_number(tiny: redis.Redis) -> None:
+    from tests.query_models import IntKeyed
+    repo = RedisRepository(tiny, IntKeyed)
+    ids_in = [5, -3, 100, 7, 2**52 + 1, 0, 31, 64, 9, 10, 11, 12, 13, -40, 77, 78]
+    for i in ids_in:
+        repo.save(IntKeyed(id=i, label="same" if i % 2 else "other"))
+    want = sorted(ids_in, key=lambda i: ("same" if i % 2 else "other", i))
+    assert [e.id for e in repo.filter(order("label"))] == want
+    assert [e.id for e in repo.stream(order("label"), batch_size=3)] == want
+    assert [e.id for e in repo.filter(order("-id"), paginate(limit=4, offset=9))] == \
+        sorted(ids_in, reverse=True)[9:13]
