@@ -401,3 +401,22 @@ def test_numeric_ids_break_ties_by_number(tiny: redis.Redis) -> None:
     assert [e.id for e in repo.stream(order("label"), batch_size=3)] == want
     assert [e.id for e in repo.filter(order("-id"), paginate(limit=4, offset=9))] == \
         sorted(ids_in, reverse=True)[9:13]
+
+
+def test_python_checked_filters_keep_order_pages_and_counts_exact(tiny: redis.Redis) -> None:
+    repo = RedisRepository(tiny, Thing)
+    things = [Thing(id=f"x{i:02d}", age=i % 5, name=f"n{i % 4}", rank=i) for i in range(50)]
+    load(tiny, things)
+    keep = [t for t in things if t.rank % 3 != 0]
+    check = filter_(lambda e: e.rank % 3 != 0)
+    want = meaning(keep, "-name", "age")
+    assert ids(repo.filter(check, order("-name", "age"))) == want
+    for offset, limit in [(0, 5), (6, 7), (20, 30), (33, 1), (40, 5)]:
+        assert ids(repo.filter(check, order("-name", "age"),
+                               paginate(limit=limit, offset=offset))) == \
+            want[offset:offset + limit]
+    assert ids(repo.stream(check, order("-name", "age"), batch_size=4)) == want
+    assert repo.count(check) == len(keep)
+    regex = filter_(name__regex="^n[13]$", age__gte=1)
+    want = meaning([t for t in things if t.name in ("n1", "n3") and t.age >= 1], "rank")
+    assert ids(repo.filter(regex, order("rank"), paginate(offset=2))) == want[2:]
