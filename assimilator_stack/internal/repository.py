@@ -12,6 +12,7 @@ PEXPIRE, PERSIST, DEL), applied to the dict.
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ from ..exceptions import (
     UpdateTargetMissingError,
 )
 from ..redis_.core import RedisCore, WriteOp
+from ..redis_.partial import project, projection
+from ..redis_.updates import build_update
+from ..schema import INDEX_EXTRAS_KEY
 from .evaluate import matcher, order_fields, ordered
 
 M = TypeVar("M", bound=BaseModel)
@@ -103,7 +107,9 @@ class InternalRepository(Repository[M]):
         """One write command, with Redis' meaning."""
         name, key = str(args[0]).upper(), str(args[1])
         stored = self._stored(key)
-        if name == "JSON.SET":
+        if name == "JSON.SET" and args[2] != "$":
+            self._set_path(key, stored, str(args[2]), str(args[3]))
+        elif name == "JSON.SET":
             condition = str(args[4]).upper() if len(args) > 4 else None
             if (condition == "NX" and stored is not None) or (
                     condition == "XX" and stored is None):
@@ -122,8 +128,23 @@ class InternalRepository(Repository[M]):
                 stored.version = next(_versions)
         elif name == "DEL":
             self.session.pop(key, None)
+        elif name in ("JSON.DEL", "JSON.ARRAPPEND") and str(args[2]).startswith(_EXTRAS_PATH):
+            pass  # index companions: re-derived from the document by the codec (_set_path)
         else:  # pragma: no cover (a command RedisCore learnt and the twin did not)
-            raise NotImplementedError(f"InternalRepository cannot apply {name}")
+            raise NotImplementedError(f"InternalRepository cannot apply {args!r}")
+
+    def _set_path(self, key: str, stored: StoredDocument | None, path: str, value: str) -> None:
+        """``JSON.SET key $.field value`` (a bulk update): the field is replaced and the
+        document's index companions derived again, as the codec writes them."""
+        if stored is None or path.startswith(_EXTRAS_PATH):
+            return  # (Redis refuses a path on a missing key; companions come from the codec)
+        document = json.loads(stored.document)
+        document[_top_level_key(path)] = json.loads(value)
+        entity = self.core.codec.load(key, json.dumps(document))
+        self.session.pop(key, None)  # a write re-indexes: the document moves to the end
+        self.session[key] = StoredDocument(
+            self.core.codec.dump(entity), stored.expires_at, next(_versions)
+        )
 
     def _commit_ops(self, ops: Sequence[WriteOp], watched: dict[str, int | None]) -> None:
         """All or nothing, as RedisCore.commit: conditions first, then the watched reads."""
@@ -177,18 +198,30 @@ class InternalRepository(Repository[M]):
 
     # -- reads ------------------------------------------------------------------------------
 
-    def _select(self, query: Query, limit: int | None) -> list[M]:
+    def _select(self, query: Query, cap: int | None = None) -> list[Any]:
+        """What ``filter`` returns (at most ``cap``): checked first, then selected, ordered,
+        paged and projected as RedisCore does."""
         keys = self.core.id_keys(query)
+        limit = query.limit
+        if cap is not None:
+            limit = cap if limit is None else min(cap, limit)
+        end = None if limit is None else query.offset + limit
         if keys is not None:
-            end = None if query.limit is None else query.offset + query.limit
+            if query.only:
+                projection(self.model, query.only)
             keys = keys[query.offset:end]
             self._watch(keys)
-            return [e for e in (self._load(k) for k in keys) if e is not None]
-        found = self._matching(query)
-        end = None if limit is None else query.offset + limit
-        page = found[query.offset:end]
+            return [self._shape(e, query) for e in (self._load(k) for k in keys) if e is not None]
+        if query.only:
+            projection(self.model, query.only)  # a bad field is refused before reading
+        page = self._matching(query)[query.offset:end]
         self._watch([key for key, _ in page])
-        return [self.core.codec.load(key, self._document(key)) for key, _ in page]
+        return [self._shape(self.core.codec.load(key, self._document(key)), query)
+                for key, _ in page]
+
+    @staticmethod
+    def _shape(entity: M, query: Query) -> Any:
+        return entity if not query.only else project(entity, query.only)
 
     def _document(self, key: str) -> str:
         stored = self._stored(key)
@@ -196,7 +229,8 @@ class InternalRepository(Repository[M]):
         return stored.document
 
     def _matching(self, query: Query) -> list[tuple[str, M]]:
-        """(key, entity) of every match, in the query's order (validated first)."""
+        """(key, entity) of every match, in the query's order (checked first). Without
+        ``order`` the order is the index's: the order entities were last written in."""
         check = matcher(self.core.schema, query.filter)
         order_fields(self.core.schema, query.order)
         found: list[tuple[str, M]] = []
@@ -213,7 +247,7 @@ class InternalRepository(Repository[M]):
     def get(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
             return LazyCommand(self.get, *specs)
-        found = self._select(collect(specs), limit=2)
+        found = self._select(collect(specs), cap=2)
         if not found:
             raise NotFoundError(f"no {self.model.__name__} matches {list(specs)!r}")
         if len(found) > 1:
@@ -225,17 +259,14 @@ class InternalRepository(Repository[M]):
     def filter(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
             return LazyCommand(self.filter, *specs)
-        query = collect(specs)
-        return self._select(query, limit=query.limit)
+        return self._select(collect(specs))
 
     def stream(self, *specs: Any, batch_size: int = 1000) -> Iterator[M]:
         """Every match, one at a time (fetched ``batch_size`` at a time)."""
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidQueryError(f"stream(batch_size=...) must be an int >= 1, got "
                                     f"{batch_size!r}")
-        query = collect(specs)
-        found = self._select(query, limit=query.limit)
-        return iter(found)
+        return iter(self._select(collect(specs)))
 
     def count(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
@@ -244,7 +275,7 @@ class InternalRepository(Repository[M]):
         keys = self.core.id_keys(query)
         if keys is not None:
             return sum(1 for key in keys if self._stored(key) is not None)
-        return len(self._matching(query))
+        return len(self._matching(query))  # order is checked, order and paginate ignored
 
     def refresh(self, obj: M) -> None:
         key = self.core.key_of_entity(obj)
@@ -268,31 +299,56 @@ class InternalRepository(Repository[M]):
         return entity
 
     def update(self, obj: Any = None, *specs: Any, **values: Any) -> Any:
+        """``update(entity)``: store a changed entity (it must exist). ``update(*specs,
+        **values)``: set ``values`` on every match; returns how many entities changed."""
         if _is_selection(obj) or (obj is None and specs):
-            return self._update_matches((obj, *specs) if obj is not None else specs, values)
+            selection = specs if obj is None else (obj, *specs)
+            update = build_update(self.core.schema, values)  # checked first, as in Redis
+            keys = self._select_keys(selection)
+            for key in keys:
+                self._write(WriteOp(key=key, commands=update.commands(key)))
+            return len(keys)
         entity, options = self.core.build(obj, values)
         self._write(self.core.save_op(entity, options, force_update=True))
         return entity
 
     def delete(self, obj: Any = None, *specs: Any) -> Any:
+        """``delete(entity)``: delete it. ``delete(*specs)``: delete every match; returns how
+        many. ``delete()`` deletes nothing."""
         if obj is None and not specs:
-            return None  # delete() deletes nothing
+            return 0
         if _is_selection(obj) or obj is None:
-            query = collect((obj, *specs) if obj is not None else specs)
-            for key, _ in self._matching(query):
+            keys = self._select_keys(specs if obj is None else (obj, *specs))
+            for key in keys:
                 self._write(self.core.delete_op(key))
-            return None
+            return len(keys)
         self._write(self.core.delete_op(obj))
         return None
 
-    def _update_matches(self, specs: Sequence[Any], values: dict[str, Any]) -> None:
+    def _select_keys(self, specs: Sequence[Any]) -> list[str]:
+        """The keys of every match (watched inside a unit of work)."""
         query = collect(specs)
-        changes = []
-        for _, entity in self._matching(query):
-            updated, _ = self.core.build(entity, values)
-            changes.append(updated)
-        for updated in changes:
-            self._write(self.core.save_op(updated, {"keep_ttl": True}, force_update=True))
+        keys = self.core.id_keys(query)
+        if keys is not None:
+            end = None if query.limit is None else query.offset + query.limit
+            keys = [k for k in keys[query.offset:end] if self._stored(k) is not None]
+        else:
+            if query.only:
+                projection(self.model, query.only)
+            end = None if query.limit is None else query.offset + query.limit
+            keys = [key for key, _ in self._matching(query)[query.offset:end]]
+        self._watch(keys)
+        return keys
+
+
+_EXTRAS_PATH = f"$.{INDEX_EXTRAS_KEY}"
+
+
+def _top_level_key(path: str) -> str:
+    """``$.name`` / ``$["odd key"]`` -> the document key."""
+    if path.startswith('$["'):
+        return str(json.loads(path[2:-1]))
+    return path[2:]
 
 
 def _is_selection(obj: Any) -> bool:
@@ -300,4 +356,4 @@ def _is_selection(obj: Any) -> bool:
     specification (or a Python predicate), not an entity."""
     if isinstance(obj, Specification):
         return True
-    return callable(obj) and not isinstance(obj, (BaseModel, dict, str))
+    return callable(obj) and not isinstance(obj, (BaseModel, dict, type))
