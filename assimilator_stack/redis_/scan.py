@@ -130,7 +130,8 @@ class OrderedScan:
                 f"cannot page past {self.max_rows} rows (the server's MAXAGGREGATERESULTS): "
                 f"the sort values of the last {len(rows)} rows read could not anchor the next "
                 "page (they changed meanwhile, or hold a backslash followed by punctuation or "
-                "whitespace, or NUL). Raise MAXAGGREGATERESULTS or order by other fields"
+                "whitespace, or ending the string). Raise MAXAGGREGATERESULTS or order by other "
+                "fields"
             )
         self.skip -= start + found + 1
 
