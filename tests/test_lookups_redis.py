@@ -19,8 +19,8 @@ from assimilator_stack import InternalRepository, RedisRepository, filter_
 from assimilator_stack.core.filters import conditions
 from assimilator_stack.lookups import LOOKUPS
 from assimilator_stack.testing.pytest_plugin import RedisClientFactory
-from tests.query_models import Address, Color, Item, Size, Thing
-from tests.query_support import compiled, redis_ids, twin_ids
+from tests.query_models import Address, Color, IntKeyed, Item, Size, Thing
+from tests.query_support import compiled, redis_ids, search_keys, twin_ids
 
 UTC = dt.timezone.utc
 U1 = uuid.UUID("12345678-1234-5678-1234-567812345678")
@@ -414,3 +414,20 @@ def test_negated_words_next_to_other_conditions(resp2: redis.Redis) -> None:
                          ~(~filter_(body__search=w1) & filter_(age__gt=0)),
                          ~filter_(body__search=f"{w1} {w2}") & filter_(age=1)):
                 assert redis_ids(resp2, repo, spec) == twin_ids(twin, spec), (w1, w2, spec)
+
+
+def test_a_filter_that_matches_nothing_is_a_valid_query(resp2: redis.Redis) -> None:
+    """RediSearch has no literal for "nothing" (``-*`` is a syntax error): the compiled query
+    must still run and find nothing, for str and for numeric ids."""
+    things = RedisRepository(session=resp2, model=Thing)
+    keyed = RedisRepository(session=resp2, model=IntKeyed)
+    things.save(Thing(id="", name=""))
+    things.save(Thing(id="x", name="x"))
+    keyed.save(IntKeyed(id=0, label="a"))
+    keyed.save(IntKeyed(id=-1, label="b"))
+    for repo, spec in ((things, filter_(name__in=[])), (keyed, filter_(label__in=[])),
+                       (things, filter_(age=1) & filter_(tags__in=[]))):
+        query = compiled(repo, spec)
+        assert query.matches_nothing and query.exact
+        assert search_keys(resp2, repo, query) == []
+    assert redis_ids(resp2, keyed, ~filter_(label__in=[])) == {0, -1}
