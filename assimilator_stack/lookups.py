@@ -362,8 +362,10 @@ class Between(Lookup):
         return field.numeric
 
     def prepare(self, field: FieldSchema, value: Any) -> Any:
-        items = _collection(value) if not isinstance(value, (set, frozenset)) else None
-        if items is None or len(items) != 2:
+        if isinstance(value, (set, frozenset)):
+            raise ArgumentError("expected a pair (low, high), not a set (it has no order)")
+        items = _collection(value)
+        if len(items) != 2:
             raise ArgumentError("expected a pair (low, high)")
         return scalar_arg(field, items[0]), scalar_arg(field, items[1])
 
