@@ -32,6 +32,7 @@ from .index import IndexSpec, ensure_index, is_missing_index_error
 from .partial import Projection, project, projection, refuse_read_only
 from .protocol import Args, Batch, Call, Exec, Plan, Watch, WatchFailed
 from .query import CompiledFilter, compile_filter
+from .replies import keys_with_ttl, search_reply, search_warnings
 from .scan import CursorScan, OrderedScan
 from .search import (
     SortKey,
@@ -495,6 +496,9 @@ class RedisCore(Generic[M]):
         if compiled.matches_nothing:
             return 0
         if compiled.exact:
+            quick = yield from self.quick_count(compiled, ready)
+            if quick is not None:
+                return quick
             command = aggregate(self.index.name, compiled.query, compiled.params_args(),
                                 count_steps(), self.query_timeout_ms)
             total, warnings = count_reply((yield from self.run_query(ready, command)))
@@ -512,6 +516,21 @@ class RedisCore(Generic[M]):
         finally:
             if not read.done:
                 yield from self.close_read(read)
+
+    def quick_count(self, compiled: CompiledFilter, ready: MutableSet[str]) -> Plan[int | None]:
+        """The search's own total, in one round trip, when it is exact: when no key of the
+        server has a TTL (INFO keyspace, sent just before it), no expired-but-unreclaimed key
+        can be counted. None: ask the exact (slower) way."""
+        yield from self.ensure_index(ready)
+        if self.query_timeout_ms:
+            yield from self.check_timeout_policy(ready)
+        search = ("FT.SEARCH", self.index.name, compiled.query, *compiled.params_args(),
+                  "LIMIT", "0", "0", "TIMEOUT", str(self.query_timeout_ms), "DIALECT", "2")
+        info, reply = yield Batch((("INFO", "keyspace"), search))
+        if isinstance(info, Exception) or isinstance(reply, Exception) or keys_with_ttl(info):
+            return None
+        check_complete(search_warnings(reply), search)
+        return search_reply(reply, content=False)[0]
 
     def explain(self, specs: Sequence[Any], ready: MutableSet[str]) -> Plan[list[str]]:
         """The command ``filter(*specs)`` sends first (an FT.AGGREGATE, or JSON.MGET for a

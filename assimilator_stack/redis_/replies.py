@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -51,3 +52,10 @@ def _get(mapping: dict[Any, Any], name: str) -> Any:
     if name in mapping:
         return mapping[name]
     return mapping.get(name.encode())
+
+
+def keys_with_ttl(info: Any) -> int:
+    """``INFO keyspace`` -> how many keys of all databases have a TTL (``expires=``)."""
+    if isinstance(info, dict):
+        return sum(int(db.get("expires", 0)) for db in info.values() if isinstance(db, dict))
+    return sum(int(n) for n in re.findall(r"expires=(\d+)", text(info)))

@@ -70,11 +70,11 @@ class OrderedScan:
         self.remaining = limit
         self.done = limit == 0
 
-    def command(self, skip: int, num: int) -> Args:
+    def command(self, skip: int, num: int, sort_first: bool = True) -> Args:
         after = None
         if self.anchor is not None and self.keys is not None:
             after = after_expression(self.keys, self.anchor)
-        steps = window_steps(self.keys, skip, num, after)
+        steps = window_steps(self.keys, skip, num, after, sort_first=sort_first)
         return aggregate(self.index, self.where, self.params, steps, self.timeout_ms)
 
     def first_command(self) -> Args:
@@ -91,6 +91,12 @@ class OrderedScan:
         command = self.command(skip, num)
         rows, warnings = aggregate_rows((yield from run(command)))
         check_complete(warnings, command)
+        if len(rows) < num and self.keys is not None:
+            # Short: the end of the matches, or dead rows (expired keys not yet reclaimed)
+            # inside the sorted window. Only the slower form that drops them first can tell.
+            command = self.command(skip, num, sort_first=False)
+            rows, warnings = aggregate_rows((yield from run(command)))
+            check_complete(warnings, command)
         return rows
 
     def next_page(self, run: Runner) -> Plan[list[Row]]:

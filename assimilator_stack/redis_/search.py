@@ -136,16 +136,25 @@ def count_steps() -> tuple[str, ...]:
 
 
 def window_steps(keys: Sequence[SortKey] | None, offset: int, num: int,
-                 after_expr: str | None = None) -> tuple[str, ...]:
+                 after_expr: str | None = None, *, sort_first: bool = False) -> tuple[str, ...]:
     """Rows ``offset .. offset+num`` (sorted by ``keys``; unsorted when None) after the
-    keyset condition ``after_expr``."""
+    keyset condition ``after_expr``.
+
+    By default dead rows are dropped before sorting, which reads the key of every match.
+    ``sort_first`` sorts on the index alone and reads keys only of the ``offset + num`` rows
+    kept (``MAX``): much cheaper, but a window holding dead rows then comes back short, so a
+    short answer must be asked again without it (see OrderedScan).
+    """
     steps: list[str] = []
     if after_expr is not None:
         # Before LOAD: sort attributes come from the index, so this costs no document read.
         steps += ["FILTER", after_expr]
-    steps += LIVE_ROWS
-    if keys is not None:
-        steps += sortby_args(keys)
+    if keys is not None and sort_first:
+        steps += [*sortby_args(keys), "MAX", str(offset + num), *LIVE_ROWS]
+    else:
+        steps += LIVE_ROWS
+        if keys is not None:
+            steps += sortby_args(keys)
     steps += ["LIMIT", str(offset), str(num)]
     return tuple(steps)
 
