@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from copy import copy
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError, PydanticUndefined
 
 # Write options: they steer one save and are never stored in the document.
 WRITE_OPTIONS: tuple[str, ...] = (
@@ -30,6 +33,11 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def new_int_id() -> int:
+    """A fresh random positive int id (63 random bits)."""
+    return uuid.uuid4().int >> 65
+
+
 class RedisModel(BaseModel):
     """Base class for entities stored as RedisJSON documents.
 
@@ -43,7 +51,7 @@ class RedisModel(BaseModel):
 
     AssimilatorConfig: ClassVar[type[AssimilatorConfig]] = AssimilatorConfig
 
-    id: str
+    id: str = Field(default_factory=new_id)
     expire_in: int | None = Field(default=None, exclude=True, repr=False, gt=0)
     expire_in_px: int | None = Field(default=None, exclude=True, repr=False, gt=0)
     only_create: bool = Field(default=False, exclude=True, repr=False)
@@ -67,27 +75,57 @@ class RedisModel(BaseModel):
                 (own, parent),
                 {"__module__": own.__module__, "__qualname__": own.__qualname__},
             )
+        cls._configure_id()
 
-    @model_validator(mode="before")
+    def __init__(self, /, **data: Any) -> None:
+        if data.get("id") is None:
+            data.pop("id", None)  # id=None means "generate one"
+            if not self.AssimilatorConfig.autogenerate_id:
+                message = (f"{type(self).__name__}: 'id' is required because "
+                           "AssimilatorConfig.autogenerate_id is False")
+                raise ValidationError.from_exception_data(type(self).__name__, [{
+                    "type": PydanticCustomError("id_required", message),
+                    "loc": ("id",), "input": data,
+                }])
+        super().__init__(**data)
+
     @classmethod
-    def _fill_id(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("id") is None:
-            if not cls.AssimilatorConfig.autogenerate_id:
-                raise ValueError(
-                    f"{cls.__name__}: 'id' is required because "
-                    "AssimilatorConfig.autogenerate_id is False"
-                )
-            id_field = cls.model_fields["id"]
-            annotation = id_field.annotation
-            data = {**data, "id": uuid.uuid4().int >> 65 if annotation is int else new_id()}
-        return data
+    def _configure_id(cls) -> None:
+        """Give ``id`` the default its config asks for: a factory fitting its type, or none.
 
-    @model_validator(mode="after")
-    def _check_write_options(self) -> RedisModel:
-        if self.only_create and self.only_update:
+        Done once per class (not in a validator) so that loading documents stays on pydantic's
+        fast path."""
+        field = cls.__pydantic_fields__["id"]
+        factory: Any = None
+        if cls.AssimilatorConfig.autogenerate_id:
+            factory = new_int_id if field.annotation is int else new_id
+        if field.default_factory is factory and field.default is PydanticUndefined:
+            return
+        changed: FieldInfo = copy(field)
+        changed.default = PydanticUndefined
+        changed.default_factory = factory
+        cls.__pydantic_fields__["id"] = changed
+        cls.model_rebuild(force=True)
+
+    # Checked when set (field validators do not run on defaults, so loading pays nothing).
+    @field_validator("only_update")
+    @classmethod
+    def _only_one_condition(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("only_create"):
             raise ValueError("only_create and only_update cannot both be set")
-        if self.expire_in is not None and self.expire_in_px is not None:
+        return value
+
+    @field_validator("expire_in_px")
+    @classmethod
+    def _only_one_expiry(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and info.data.get("expire_in") is not None:
             raise ValueError("set expire_in or expire_in_px, not both")
-        if self.keep_ttl and (self.expire_in is not None or self.expire_in_px is not None):
+        return value
+
+    @field_validator("keep_ttl")
+    @classmethod
+    def _keep_or_expire(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and (info.data.get("expire_in") is not None
+                      or info.data.get("expire_in_px") is not None):
             raise ValueError("keep_ttl cannot be combined with expire_in / expire_in_px")
-        return self
+        return value
