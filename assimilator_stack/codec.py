@@ -8,13 +8,15 @@ exact integers, lower-cased copies of strings, and the names of fields that hold
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_json
 
 from .exceptions import InvalidDocumentError
-from .schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, ModelSchema
-from .values import index_value, lower, values_at
+from .schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
+from .values import index_value, values_at
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,30 +28,44 @@ class Codec(Generic[M]):
         self._extras = schema.needs_extras
         # Models that keep unknown keys would keep __idx too: strip it before validating.
         self._strip = schema.model.model_config.get("extra") in ("allow", "forbid")
+        # Only fields that feed __idx, with their settings read once (this runs per save).
+        self._derived = [
+            (
+                _reader(field),
+                field,
+                field.alias,
+                field.optional or field.multi,  # may be listed in __nulls
+                field.stored_as_extra,
+                field.lower_alias if field.stringy else None,
+                field.multi,
+            )
+            for field in schema.fields.values()
+            if field.optional or field.multi or field.stored_as_extra or field.stringy
+        ]
 
     def dump(self, entity: M) -> str:
         body = entity.model_dump_json(by_alias=True)
         if not self._extras:
             return body
-        extras = json.dumps(self.extras(entity), ensure_ascii=False, separators=(",", ":"))
+        extras = to_json(self.extras(entity)).decode()
         sep = "" if body == "{}" else ","
         return f'{body[:-1]}{sep}"{INDEX_EXTRAS_KEY}":{extras}}}'
 
     def extras(self, entity: M) -> dict[str, Any]:
         out: dict[str, Any] = {}
         nulls: list[str] = []
-        for field in self.schema.fields.values():
-            values = values_at(entity, field)
-            if (field.optional or field.multi) and not values:
-                nulls.append(field.alias)
-            if field.stored_as_extra:
+        for read, field, alias, nullable, derived, lower_alias, multi in self._derived:
+            values = read(entity)
+            if not values:
+                if nullable:
+                    nulls.append(alias)
+                continue
+            if derived:
                 converted = [index_value(field, v) for v in values]
-                if converted:
-                    out[field.alias] = converted if field.multi else converted[0]
-            if field.stringy:
-                lowered = [lower(v) for v in values]
-                if lowered:
-                    out[field.lower_alias] = lowered if field.multi else lowered[0]
+                out[alias] = converted if multi else converted[0]
+            if lower_alias is not None:
+                # str.lower: the folding of values.lower, inlined (this runs per save)
+                out[lower_alias] = [v.lower() for v in values] if multi else values[0].lower()
         out[NULLS_ATTRIBUTE] = nulls
         return out
 
@@ -68,3 +84,13 @@ class Codec(Generic[M]):
             raise InvalidDocumentError(key, str(exc), fields) from exc
         except ValueError as exc:  # not JSON at all
             raise InvalidDocumentError(key, f"not a JSON document: {exc}") from exc
+
+
+def _reader(field: FieldSchema) -> Callable[[Any], list[Any]]:
+    """``values_at`` for one field, specialised for the common top-level shapes."""
+    if len(field.parts) == 1:
+        name = field.parts[0]
+        if not field.multi:
+            return lambda entity: [] if (v := getattr(entity, name)) is None else [v]
+        return lambda entity: [x for x in (getattr(entity, name) or ()) if x is not None]
+    return lambda entity: values_at(entity, field)
