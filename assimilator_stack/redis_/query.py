@@ -9,6 +9,7 @@ part makes the whole OR / NOT a Python check (a negated superset is not a supers
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from ..core.filters import And, Condition, Node, Not, Or, Predicate
 from ..exceptions import InvalidQueryError
 from ..internal.evaluate import matcher
-from ..lookups import CompileContext, keys_of, resolve
+from ..lookups import CompileContext, Resolved, keys_of, resolve
 from ..schema import ModelSchema
 from ..values import values_at
 from . import syntax
@@ -97,7 +98,9 @@ def _compile(schema: ModelSchema, node: Node, ctx: CompileContext
     if isinstance(node, Predicate):  # the user's own Python test
         return ALL, matcher(schema, node)
     if isinstance(node, And):
-        parts = [_compile(schema, child, ctx) for child in node.children]
+        children, ranges = _split_ranges(schema, node.children)
+        parts = [_compile(schema, child, ctx) for child in children]
+        parts += [(_range(group, ctx), None) for group in ranges.values()]
         frag = syntax.conj(p[0] for p in parts)
         checks: list[Residual] = [p[1] for p in parts if p[1] is not None]
         residual: Residual | None = None
@@ -127,3 +130,51 @@ def _bounded(schema: ModelSchema, node: Node, frag: Frag, residual: Residual | N
     if frag.depth > MAX_DEPTH:
         return ALL, matcher(schema, node)
     return frag, residual
+
+
+_RANGES = frozenset({"gt", "gte", "lt", "lte", "between"})
+
+
+def _split_ranges(schema: ModelSchema, children: tuple[Node, ...]
+                  ) -> tuple[list[Node], dict[str, list[Resolved]]]:
+    """ANDed bounds on one single-valued numeric field, apart from the other conditions: they
+    become one range (``@price:[10 20]``, not ``@price:[10 +inf] @price:[-inf 20]``, which
+    makes the server intersect two large sets). Not for lists: "some element > a and some
+    element < b" is not "some element between a and b"."""
+    rest: list[Node] = []
+    ranges: dict[str, list[Resolved]] = {}
+    for child in children:
+        if isinstance(child, Condition) and child.lookup in _RANGES:
+            resolved = resolve(schema, child)
+            if resolved.field.numeric and not resolved.field.multi \
+                    and resolved.lookup.name in _RANGES:
+                ranges.setdefault(resolved.field.alias, []).append(resolved)
+                continue
+        rest.append(child)
+    return rest, ranges
+
+
+def _range(bounds: list[Resolved], ctx: CompileContext) -> Frag:
+    """The tightest single range that all ``bounds`` (on one field) describe."""
+    low, low_open, high, high_open = -math.inf, False, math.inf, False
+    for bound in bounds:
+        name, arg = bound.lookup.name, bound.arg
+        lows: list[tuple[Any, bool]] = []
+        highs: list[tuple[Any, bool]] = []
+        if name == "between":
+            lows, highs = [(arg[0], False)], [(arg[1], False)]
+        elif name in ("gt", "gte"):
+            lows = [(arg, name == "gt")]
+        else:
+            highs = [(arg, name == "lt")]
+        for value, is_open in lows:
+            if value > low or (value == low and is_open):
+                low, low_open = value, is_open
+        for value, is_open in highs:
+            if value < high or (value == high and is_open):
+                high, high_open = value, is_open
+    if low > high or (low == high and (low_open or high_open)):
+        return syntax.NONE
+    alias = bounds[0].field.alias
+    return syntax.numeric(alias, ctx.params, low=low, high=high, low_open=low_open,
+                          high_open=high_open)
