@@ -35,6 +35,7 @@ from .query import CompiledFilter, compile_filter
 from .replies import keys_with_ttl, search_reply, search_warnings
 from .scan import CursorScan, OrderedScan
 from .search import (
+    Row,
     SortKey,
     aggregate,
     check_complete,
@@ -43,6 +44,7 @@ from .search import (
     count_steps,
     is_timeout_error,
     max_results,
+    row_document,
     row_key,
     sort_keys,
 )
@@ -302,6 +304,7 @@ class RedisCore(Generic[M]):
                 compiled, read.sort, ready, read.page,
                 offset=read.query.offset if exact else 0,
                 limit=read.limit if exact else None,
+                documents=read.projection is None and not watch,
             )
         run = partial(self.run_query, ready)
         while True:
@@ -309,14 +312,13 @@ class RedisCore(Generic[M]):
             if not rows:
                 read.done = True
                 return []
-            keys = [row_key(row) for row in rows]
             if compiled.exact:
-                found = yield from self.fetch_keys(keys, read.projection, watch)
+                found = yield from self.entities_of(rows, read.projection, watch)
                 if found:
                     return found
                 continue  # every key of this page vanished meanwhile: read on
             out: list[Any] = []
-            for entity in (yield from self.fetch_keys(keys, None, watch)):
+            for entity in (yield from self.entities_of(rows, None, watch)):
                 if not compiled.residual(entity):
                     continue
                 if read.skip:
@@ -339,23 +341,34 @@ class RedisCore(Generic[M]):
         if read.scan is not None:
             yield from read.scan.close()
 
+    def entities_of(self, rows: Sequence[Row], proj: Projection | None, watch: bool
+                    ) -> Plan[list[Any]]:
+        """The entities of a page of rows: from the documents the rows carry, or read by key
+        (a projection, a unit of work's watched re-read, or rows without documents)."""
+        if proj is None and not watch and all(row_document(r) is not None for r in rows):
+            return [self.codec.load(row_key(r), row_document(r)) for r in rows]
+        return (yield from self.fetch_keys([row_key(r) for r in rows], proj, watch))
+
     def open_scan(self, compiled: CompiledFilter, sort: tuple[SortKey, ...] | None,
-                  ready: MutableSet[str], page: int, offset: int, limit: int | None
-                  ) -> Plan[OrderedScan | CursorScan]:
-        """How to read the rows: sorted (keyset pages), one unsorted window, or a cursor."""
+                  ready: MutableSet[str], page: int, offset: int, limit: int | None,
+                  documents: bool = False) -> Plan[OrderedScan | CursorScan]:
+        """How to read the rows: sorted (keyset pages), one unsorted window, or a cursor.
+        ``documents``: rows carry their documents where that is cheap."""
         max_rows = yield from self.max_rows(ready)
         where, params = compiled.query, compiled.params_args()
         if sort is not None:
             return OrderedScan(self.index.name, where, params, sort,
                                timeout_ms=self.query_timeout_ms, max_rows=max_rows, page=page,
-                               offset=offset, limit=limit)
+                               offset=offset, limit=limit, documents=documents)
         if limit is not None and (max_rows is None or offset + limit <= max_rows):
             # Unsorted (index order) and within what one query may skip: one window.
             return OrderedScan(self.index.name, where, params, None,
                                timeout_ms=self.query_timeout_ms, max_rows=max_rows,
-                               page=max(limit, 1), offset=offset, limit=limit)
+                               page=max(limit, 1), offset=offset, limit=limit,
+                               documents=documents)
         return CursorScan(self.index.name, where, params, timeout_ms=self.query_timeout_ms,
-                          batch=min(page, max_rows or page), offset=offset, limit=limit)
+                          batch=min(page, max_rows or page), offset=offset, limit=limit,
+                          documents=documents)
 
     def max_rows(self, ready: MutableSet[str]) -> Plan[int | None]:
         """The server's MAXAGGREGATERESULTS (None: no limit), read once per connection pool

@@ -57,7 +57,8 @@ class OrderedScan:
     def __init__(self, index: str, where: str, params: Sequence[str],
                  keys: Sequence[SortKey] | None,
                  *, timeout_ms: int, max_rows: int | None, page: int, offset: int = 0,
-                 limit: int | None = None) -> None:
+                 limit: int | None = None, documents: bool = False) -> None:
+        self.documents = documents
         self.index = index
         self.where = where
         self.params = tuple(params)
@@ -74,7 +75,8 @@ class OrderedScan:
         after = None
         if self.anchor is not None and self.keys is not None:
             after = after_expression(self.keys, self.anchor)
-        steps = window_steps(self.keys, skip, num, after, sort_first=sort_first)
+        steps = window_steps(self.keys, skip, num, after, sort_first=sort_first,
+                             documents=self.documents)
         return aggregate(self.index, self.where, self.params, steps, self.timeout_ms)
 
     def first_command(self) -> Args:
@@ -172,7 +174,9 @@ class CursorScan:
     """Every row of ``where``, in no particular order, ``batch`` rows at a time."""
 
     def __init__(self, index: str, where: str, params: Sequence[str], *, timeout_ms: int,
-                 batch: int, offset: int = 0, limit: int | None = None) -> None:
+                 batch: int, offset: int = 0, limit: int | None = None,
+                 documents: bool = False) -> None:
+        self.documents = documents
         self.index = index
         self.where = where
         self.params = tuple(params)
@@ -185,8 +189,8 @@ class CursorScan:
         self.remaining = limit
 
     def first_command(self) -> Args:
-        return aggregate(self.index, self.where, self.params, cursor_steps(self.batch),
-                         self.timeout_ms)
+        return aggregate(self.index, self.where, self.params,
+                         cursor_steps(self.batch, self.documents), self.timeout_ms)
 
     def next_page(self, run: Runner) -> Plan[list[Row]]:
         while not self.done:

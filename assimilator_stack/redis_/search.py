@@ -41,6 +41,10 @@ from .replies import text
 KEY_FIELD = "__key"
 # Rows of keys that expired but are not yet reclaimed have no @__key once loaded.
 LIVE_ROWS: tuple[str, ...] = ("LOAD", "1", f"@{KEY_FIELD}", "FILTER", f"exists(@{KEY_FIELD})")
+# The same, with each row's whole document (``$`` is exact JSON), saving a JSON.MGET.
+DOCUMENT_FIELD = "$"
+LIVE_DOCUMENTS: tuple[str, ...] = ("LOAD", "2", f"@{KEY_FIELD}", DOCUMENT_FIELD,
+                                   "FILTER", f"exists(@{KEY_FIELD})")
 COUNT_FIELD = "n"
 
 _PUNCT_OR_SPACE = frozenset(string.punctuation) | frozenset(" \t\n\v\f\r")
@@ -136,21 +140,26 @@ def count_steps() -> tuple[str, ...]:
 
 
 def window_steps(keys: Sequence[SortKey] | None, offset: int, num: int,
-                 after_expr: str | None = None, *, sort_first: bool = False) -> tuple[str, ...]:
+                 after_expr: str | None = None, *, sort_first: bool = False,
+                 documents: bool = False) -> tuple[str, ...]:
     """Rows ``offset .. offset+num`` (sorted by ``keys``; unsorted when None) after the
     keyset condition ``after_expr``.
 
     By default dead rows are dropped before sorting, which reads the key of every match.
     ``sort_first`` sorts on the index alone and reads keys only of the ``offset + num`` rows
     kept (``MAX``): much cheaper, but a window holding dead rows then comes back short, so a
-    short answer must be asked again without it (see OrderedScan).
+    short answer must be asked again without it (see OrderedScan). ``documents`` also loads
+    each kept row's document, where that reads no more documents than the rows returned.
     """
     steps: list[str] = []
     if after_expr is not None:
         # Before LOAD: sort attributes come from the index, so this costs no document read.
         steps += ["FILTER", after_expr]
     if keys is not None and sort_first:
-        steps += [*sortby_args(keys), "MAX", str(offset + num), *LIVE_ROWS]
+        steps += [*sortby_args(keys), "MAX", str(offset + num),
+                  *(LIVE_DOCUMENTS if documents else LIVE_ROWS)]
+    elif keys is None:  # unsorted rows stream through LOAD until LIMIT has enough
+        steps += LIVE_DOCUMENTS if documents else LIVE_ROWS
     else:
         steps += LIVE_ROWS
         if keys is not None:
@@ -159,8 +168,8 @@ def window_steps(keys: Sequence[SortKey] | None, offset: int, num: int,
     return tuple(steps)
 
 
-def cursor_steps(batch: int) -> tuple[str, ...]:
-    return (*LIVE_ROWS, "WITHCURSOR", "COUNT", str(batch))
+def cursor_steps(batch: int, documents: bool = False) -> tuple[str, ...]:
+    return (*(LIVE_DOCUMENTS if documents else LIVE_ROWS), "WITHCURSOR", "COUNT", str(batch))
 
 
 # -- replies ------------------------------------------------------------------------------------
@@ -210,6 +219,11 @@ def cursor_reply(reply: Any) -> tuple[list[Row], int, list[str]]:
 
 def row_key(row: Row) -> str:
     return text(row[KEY_FIELD])
+
+
+def row_document(row: Row) -> Any:
+    """The row's document (raw JSON) when the scan loaded it, else None."""
+    return row.get(DOCUMENT_FIELD)
 
 
 def count_reply(reply: Any) -> tuple[int, list[str]]:
