@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from .exceptions import InvalidQueryError
 from .markers import Indexed, NotIndexed, Text
@@ -100,6 +100,30 @@ class ModelSchema:
             f.stored_as_extra or f.stringy or f.optional or f.multi for f in self.fields.values()
         )
 
+    def sort_field(self, name: str) -> FieldSchema:
+        """The field ``order(name)`` sorts on; refuses unknown, list and unsortable fields,
+        naming the sortable ones (the one rule for Redis and the in-memory twin)."""
+        model = self.model.__name__
+        allowed = ", ".join(sorted(f.name for f in self.fields.values() if f.sortable))
+        allowed = allowed or "(none)"
+        field = self.fields.get(name.replace("__", "."))
+        if field is None:
+            raise InvalidQueryError(
+                f"order({name!r}): {model} has no indexed field {name!r}; sortable fields: "
+                f"{allowed}"
+            )
+        if field.multi:
+            raise InvalidQueryError(
+                f"order({name!r}): {model}.{field.name} holds several values (a list) and "
+                f"cannot be sorted on; sortable fields: {allowed}"
+            )
+        if not field.sortable:
+            raise InvalidQueryError(
+                f"order({name!r}): {model}.{field.name} is not sortable (declared "
+                f"Indexed(sortable=False)); sortable fields: {allowed}"
+            )
+        return field
+
     def field(self, name: str) -> FieldSchema:
         """The indexed field called ``name`` (``address.city`` or ``address__city``)."""
         key = name.replace("__", ".")
@@ -110,6 +134,22 @@ class ModelSchema:
                 f"{self.model.__name__} has no indexed field {name!r}; indexed fields: {allowed}"
             )
         return found
+
+
+def path_step(key: str) -> str:
+    """One step of a JSONPath: ``.key``, or ``["key"]`` for keys that need quoting."""
+    return f".{key}" if _SAFE_NAME.match(key) else '["' + key.replace('"', '\\"') + '"]'
+
+
+@cache
+def field_adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    """Validates a value of ``model``'s field ``name`` (its type and constraints)."""
+    info = model.model_fields[name]
+    annotation: Any = info.annotation
+    if info.metadata:
+        parts = (annotation, *info.metadata)
+        annotation = Annotated[parts]
+    return TypeAdapter(annotation)
 
 
 def model_prefix(model: type[BaseModel]) -> str:

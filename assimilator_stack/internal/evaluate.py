@@ -63,26 +63,9 @@ def order_fields(schema: ModelSchema, keys: Sequence[tuple[str, bool]]
                  ) -> list[tuple[FieldSchema, bool]]:
     """Check ``order`` keys (dotted field, descending): known, single-valued, sortable fields
     (the same rule as the Redis repository)."""
-    model = schema.model.__name__
-    allowed = ", ".join(sorted(f.name for f in schema.fields.values() if f.sortable)) or "(none)"
     fields: list[tuple[FieldSchema, bool]] = []
     for name, descending in keys:
-        field = schema.fields.get(name.replace("__", "."))
-        if field is None:
-            raise InvalidQueryError(
-                f"order({name!r}): {model} has no indexed field {name!r}; sortable fields: "
-                f"{allowed}"
-            )
-        if field.multi:
-            raise InvalidQueryError(
-                f"order({name!r}): {model}.{field.name} holds several values (a list) and "
-                f"cannot be sorted on; sortable fields: {allowed}"
-            )
-        if not field.sortable:
-            raise InvalidQueryError(
-                f"order({name!r}): {model}.{field.name} is not sortable (declared "
-                f"Indexed(sortable=False)); sortable fields: {allowed}"
-            )
+        field = schema.sort_field(name)
         fields.append((field, descending))
     return fields
 

@@ -9,18 +9,17 @@ was not loaded raises AttributeError saying so.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..exceptions import InvalidDocumentError, InvalidQueryError, ReadOnlyEntityError
 from ..model import WRITE_OPTIONS, RedisModel
+from ..schema import field_adapter, path_step
 
 READ_ONLY_FLAG = "__assimilator_read_only__"
-_SAFE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def is_read_only(obj: Any) -> bool:
@@ -68,18 +67,7 @@ def _json_key(model: type[BaseModel], name: str) -> str:
     return info.serialization_alias or info.alias or name
 
 
-def _path_part(key: str) -> str:
-    return f".{key}" if _SAFE_KEY.match(key) else '["' + key.replace('"', '\\"') + '"]'
 
-
-@cache
-def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
-    info = model.model_fields[name]
-    annotation: Any = info.annotation
-    if info.metadata:
-        parts = (annotation, *info.metadata)
-        annotation = Annotated[parts]
-    return TypeAdapter(annotation)
 
 
 def _nested_model(annotation: Any) -> type[BaseModel] | None:
@@ -117,7 +105,7 @@ def _select(model: type[BaseModel], names: list[tuple[str, ...]], prefix: str,
         groups.setdefault(head, []).append(parts[1:])
     nodes: list[_Node] = []
     for head, rests in groups.items():
-        path = prefix + _path_part(_json_key(model, head))
+        path = prefix + path_step(_json_key(model, head))
         if any(not rest for rest in rests):  # the whole field
             nodes.append(_Node(model, head, path))
             continue
@@ -175,7 +163,7 @@ class Projection:
                 continue
             found = by_path.get(node.path) or []
             if found:
-                values[node.name] = _adapter(model, node.name).validate_python(found[0])
+                values[node.name] = field_adapter(model, node.name).validate_python(found[0])
         return _instance(partial_class(model), values)
 
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..exceptions import InvalidQueryError, PartialResultError
+from ..exceptions import PartialResultError
 from ..schema import INDEX_EXTRAS_KEY, FieldSchema, ModelSchema
 from .replies import text
 
@@ -89,25 +89,8 @@ def sort_keys(schema: ModelSchema, order: Sequence[tuple[str, bool]]) -> tuple[S
     the order is total. Unknown, multi-valued and unsortable fields are refused here."""
     keys: list[SortKey] = []
     seen: set[str] = set()
-    model = schema.model.__name__
     for name, desc in order:
-        field = schema.fields.get(name.replace("__", "."))
-        allowed = ", ".join(sortable_names(schema)) or "(none)"
-        if field is None:
-            raise InvalidQueryError(
-                f"order({name!r}): {model} has no indexed field {name!r}; sortable fields: "
-                f"{allowed}"
-            )
-        if field.multi:
-            raise InvalidQueryError(
-                f"order({name!r}): {model}.{field.name} holds several values (a list) and "
-                f"cannot be sorted on; sortable fields: {allowed}"
-            )
-        if not field.sortable:
-            raise InvalidQueryError(
-                f"order({name!r}): {model}.{field.name} is not sortable (declared "
-                f"Indexed(sortable=False)); sortable fields: {allowed}"
-            )
+        field = schema.sort_field(name)
         if field.name in seen:  # a repeated key changes nothing
             continue
         seen.add(field.name)

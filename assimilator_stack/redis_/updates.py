@@ -10,39 +10,24 @@ JSONPath filter delete, then ``JSON.ARRAPPEND`` when the field has no value).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..exceptions import InvalidQueryError
 from ..model import WRITE_OPTIONS, RedisModel
-from ..schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, ModelSchema
+from ..schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, ModelSchema, field_adapter, path_step
 from ..values import index_value, lower, values_at
 from .protocol import Args
-
-_SAFE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def _path(key: str) -> str:
-    return f"$.{key}" if _SAFE_KEY.match(key) else '$["' + key.replace('"', '\\"') + '"]'
 
-
-@cache
-def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
-    info = model.model_fields[name]
-    annotation: Any = info.annotation
-    if info.metadata:
-        parts = (annotation, *info.metadata)
-        annotation = Annotated[parts]
-    return TypeAdapter(annotation)
 
 
 @dataclass(frozen=True)
@@ -92,7 +77,7 @@ def build_update(schema: ModelSchema, values: Mapping[str, Any]) -> Update:
                 "field)"
             )
         try:
-            value = _adapter(model, name).validate_python(raw)
+            value = field_adapter(model, name).validate_python(raw)
         except ValidationError as exc:
             raise InvalidQueryError(
                 f"update(): {raw!r} is not a valid value for {name_of}.{name}: {exc}"
@@ -101,7 +86,7 @@ def build_update(schema: ModelSchema, values: Mapping[str, Any]) -> Update:
         dumped = json.loads(model.model_construct(**{name: value}).model_dump_json(
             include={name}, by_alias=True))
         (json_key, json_value), = dumped.items()
-        steps.append(("JSON.SET", _path(json_key), _dumps(json_value)))
+        steps.append(("JSON.SET", "$" + path_step(json_key), _dumps(json_value)))
         if schema.needs_extras:
             extras += _extras_steps(schema, name, value)
     return Update(tuple(steps + extras))
