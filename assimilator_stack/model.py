@@ -6,9 +6,9 @@ import uuid
 from copy import copy
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticCustomError, PydanticUndefined
+from pydantic_core import PydanticUndefined
 
 # Write options: they steer one save and are never stored in the document.
 WRITE_OPTIONS: tuple[str, ...] = (
@@ -31,6 +31,9 @@ class AssimilatorConfig:
 def new_id() -> str:
     """A fresh random id (uuid4, 32 hex characters)."""
     return uuid.uuid4().hex
+
+
+_MISSING_ID: Any = type("MissingId", (), {"__repr__": lambda self: "<no id>"})()
 
 
 def new_int_id() -> int:
@@ -77,18 +80,6 @@ class RedisModel(BaseModel):
             )
         cls._configure_id()
 
-    def __init__(self, /, **data: Any) -> None:
-        if data.get("id") is None:
-            data.pop("id", None)  # id=None means "generate one"
-            if not self.AssimilatorConfig.autogenerate_id:
-                message = (f"{type(self).__name__}: 'id' is required because "
-                           "AssimilatorConfig.autogenerate_id is False")
-                raise ValidationError.from_exception_data(type(self).__name__, [{
-                    "type": PydanticCustomError("id_required", message),
-                    "loc": ("id",), "input": data,
-                }])
-        super().__init__(**data)
-
     @classmethod
     def _configure_id(cls) -> None:
         """Give ``id`` the default its config asks for: a factory fitting its type, or none.
@@ -96,16 +87,33 @@ class RedisModel(BaseModel):
         Done once per class (not in a validator) so that loading documents stays on pydantic's
         fast path."""
         field = cls.__pydantic_fields__["id"]
-        factory: Any = None
-        if cls.AssimilatorConfig.autogenerate_id:
-            factory = new_int_id if field.annotation is int else new_id
-        if field.default_factory is factory and field.default is PydanticUndefined:
-            return
         changed: FieldInfo = copy(field)
-        changed.default = PydanticUndefined
-        changed.default_factory = factory
+        if cls.AssimilatorConfig.autogenerate_id:
+            changed.default = PydanticUndefined
+            changed.default_factory = new_int_id if field.annotation is int else new_id
+            changed.validate_default = None
+        else:  # a marker default, refused by _id_given with a message naming the setting
+            changed.default = _MISSING_ID
+            changed.default_factory = None
+            changed.validate_default = True
+        if (changed.default, changed.default_factory, changed.validate_default) == (
+                field.default, field.default_factory, field.validate_default):
+            return
         cls.__pydantic_fields__["id"] = changed
         cls.model_rebuild(force=True)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_given(cls, value: Any) -> Any:
+        # One identity test per load; no custom __init__, which would validate every load twice.
+        if value is None or value is _MISSING_ID:
+            if not cls.AssimilatorConfig.autogenerate_id:
+                raise ValueError(
+                    f"{cls.__name__}: 'id' is required because "
+                    "AssimilatorConfig.autogenerate_id is False"
+                )
+            return new_int_id() if cls.__pydantic_fields__["id"].annotation is int else new_id()
+        return value
 
     # Checked when set (field validators do not run on defaults, so loading pays nothing).
     @field_validator("only_update")
