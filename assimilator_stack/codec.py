@@ -2,7 +2,8 @@
 
 The document is pydantic's JSON of the entity (by alias, write options excluded). When the
 schema needs it, one more top-level key ``__idx`` holds values derived for the index: dates as
-exact integers, lower-cased copies of strings, and the names of fields that hold no value.
+exact integers, lower-cased copies of case-insensitive fields, and the names of fields that hold
+no value.
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ class Codec(Generic[M]):
                 field.alias,
                 field.optional or field.multi,  # may be listed in __nulls
                 field.stored_as_extra,
-                field.lower_alias if field.stringy else None,
+                field.lower_alias if field.lower_copy else None,
                 field.multi,
             )
             for field in schema.fields.values()
-            if field.optional or field.multi or field.stored_as_extra or field.stringy
+            if field.optional or field.multi or field.stored_as_extra or field.lower_copy
         ]
 
     def dump(self, entity: M) -> str:

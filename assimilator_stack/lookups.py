@@ -466,6 +466,8 @@ def _wildcard(field: FieldSchema, text: str, insensitive: bool, where: Literal[
     quickly and the answer is silently cut (tests/test_escaping.py shows it)."""
     if not ctx.redis_wildcards or where == "infix" or len(text.encode()) < MIN_WILDCARD_BYTES:
         return None
+    if insensitive and not field.lower_copy:  # no lower-cased copy to match against
+        return None
     attribute = field.lower_alias if insensitive else field.alias
     return syntax.tag(attribute, [text], ctx.params, wildcard=where)
 
@@ -580,8 +582,8 @@ class Like(StringLookup):
         literals = [it for it in items if it not in (_ANY, _ONE)]
         if _ONE not in items:
             if not items:
-                return exact(self._eq(field, "", p))
-            if len(items) == 1 and literals:
+                return exact(syntax.tag(field.alias, [""], p))  # "" is "" in any case
+            if len(items) == 1 and literals and (not insensitive or field.lower_copy):
                 return exact(self._eq(field, literals[0], p))
             if not literals:
                 return exact(has_value(field, p))

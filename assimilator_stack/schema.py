@@ -66,6 +66,13 @@ class FieldSchema:
         return f"{self.alias}__lc"
 
     @property
+    def lower_copy(self) -> bool:
+        """A lower-cased copy is stored and indexed (``<alias>__lc``): only for str fields
+        declared ``Indexed(case_sensitive=False)``, which compare and sort by it. The
+        case-insensitive lookups on other fields are checked in Python, like other wildcards."""
+        return self.stringy and not self.case_sensitive
+
+    @property
     def text_alias(self) -> str:
         """Attribute of the full-text (TEXT) index of a ``Text()`` field."""
         return f"{self.alias}__txt"
@@ -97,7 +104,8 @@ class ModelSchema:
     @property
     def needs_extras(self) -> bool:
         return any(
-            f.stored_as_extra or f.stringy or f.optional or f.multi for f in self.fields.values()
+            f.stored_as_extra or f.lower_copy or f.optional or f.multi
+            for f in self.fields.values()
         )
 
     def sort_field(self, name: str) -> FieldSchema:

@@ -36,13 +36,11 @@ def field_attributes(field: FieldSchema) -> Iterator[list[str]]:
         yield _attribute(
             field.json_path, field.alias, "TAG", "CASESENSITIVE", "INDEXEMPTY", *sortable
         )
-    if field.stringy:
-        # Lower-cased copy for case-insensitive lookups; it is the sort key when the field is
-        # declared case-insensitive.
-        lower_sortable = sortable if not field.case_sensitive else []
+    if field.lower_copy:
+        # The lower-cased copy a case-insensitive field compares and sorts by.
         yield _attribute(
             _extra_path(field.lower_alias, field.multi), field.lower_alias,
-            "TAG", "CASESENSITIVE", "INDEXEMPTY", *lower_sortable,
+            "TAG", "CASESENSITIVE", "INDEXEMPTY", *sortable,
         )
     if field.text is not None:
         text_options = ["TEXT", "WEIGHT", repr(float(field.text.weight))]

@@ -105,7 +105,7 @@ def _extras_steps(schema: ModelSchema, name: str, value: Any
         if field.stored_as_extra:
             converted = [index_value(field, v) for v in found]
             steps.append(_set_or_delete(f"{base}.{field.alias}", converted, field.multi))
-        if field.stringy:
+        if field.lower_copy:
             lowered = [lower(v) for v in found]
             steps.append(_set_or_delete(f"{base}.{field.lower_alias}", lowered, field.multi))
         if field.optional or field.multi:
