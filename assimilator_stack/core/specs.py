@@ -7,11 +7,11 @@ returns and specifications are adaptive by construction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..exceptions import InvalidQueryError
+from ..exceptions import InvalidQueryError, MultipleResultsError, NotFoundError
 from .filters import And, Condition, Node, Predicate, and_, not_, or_
 from .lookups import split_lookup
 
@@ -183,3 +183,12 @@ def collect(specs: Iterable[Any]) -> Query:
             )
     tree = and_(*nodes) if nodes else None
     return Query(filter=tree, order=order_keys, limit=limit, offset=offset, only=only_fields)
+
+
+def exactly_one(found: list[Any], model: type[Any], specs: Sequence[Any]) -> Any:
+    """What ``get`` returns: the one entity found (at most two are read)."""
+    if not found:
+        raise NotFoundError(f"no {model.__name__} matches {list(specs)!r}")
+    if len(found) > 1:
+        raise MultipleResultsError(f"more than one {model.__name__} matches {list(specs)!r}")
+    return found[0]

@@ -22,12 +22,11 @@ from pydantic import BaseModel
 
 from ..core.lazy import LazyCommand
 from ..core.repository import Repository
-from ..core.specs import Query, Specification, collect
+from ..core.specs import Query, Specification, collect, exactly_one
 from ..exceptions import (
     AlreadyExistsError,
     ConcurrencyError,
     InvalidQueryError,
-    MultipleResultsError,
     NotFoundError,
     UpdateTargetMissingError,
 )
@@ -248,13 +247,7 @@ class InternalRepository(Repository[M]):
         if lazy:
             return LazyCommand(self.get, *specs)
         found = self._select(collect(specs), cap=2)
-        if not found:
-            raise NotFoundError(f"no {self.model.__name__} matches {list(specs)!r}")
-        if len(found) > 1:
-            raise MultipleResultsError(
-                f"more than one {self.model.__name__} matches {list(specs)!r}"
-            )
-        return found[0]
+        return exactly_one(found, self.model, specs)
 
     def filter(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:

@@ -14,12 +14,11 @@ from pydantic import BaseModel, ValidationError
 
 from ..codec import Codec
 from ..core.filters import And, Condition
-from ..core.specs import FilterSpecification, Query, collect
+from ..core.specs import FilterSpecification, Query, collect, exactly_one
 from ..exceptions import (
     AlreadyExistsError,
     ConcurrencyError,
     InvalidQueryError,
-    MultipleResultsError,
     NotFoundError,
     PartialResultError,
     RedisCommandError,
@@ -481,13 +480,7 @@ class RedisCore(Generic[M]):
     def get(self, specs: Sequence[Any], ready: MutableSet[str],
             watch: bool) -> Plan[Any]:
         found = yield from self.select(specs, ready, watch, cap=2)
-        if not found:
-            raise NotFoundError(f"no {self.model.__name__} matches {list(specs)!r}")
-        if len(found) > 1:
-            raise MultipleResultsError(
-                f"more than one {self.model.__name__} matches {list(specs)!r}"
-            )
-        return found[0]
+        return exactly_one(found, self.model, specs)
 
     def filter(self, specs: Sequence[Any], ready: MutableSet[str],
                watch: bool) -> Plan[list[Any]]:
