@@ -66,54 +66,38 @@ def _wrapped(frag: Frag) -> tuple[str, int]:
 
 def conj(parts: Iterable[Frag]) -> Frag:
     """AND (juxtaposition), flattened."""
-    kept: list[Frag] = []
-    for part in parts:
-        if part.is_none:
-            return NONE
-        if part.is_all:
-            continue
-        kept.append(part)
-    if not kept:
-        return ALL
-    if len(kept) == 1:
-        return kept[0]
-    texts: list[str] = []
-    depth = 0
-    for part in kept:
-        if part.op == "and":
-            texts.append(part.text)
-            depth = max(depth, part.depth)
-        else:
-            text, d = _wrapped(part)
-            texts.append(text)
-            depth = max(depth, d)
-    return Frag(" ".join(texts), "and", depth)
+    return _join(parts, "and", " ", absorbing=NONE, neutral=ALL)
 
 
 def disj(parts: Iterable[Frag]) -> Frag:
     """OR (``|``), flattened."""
+    return _join(parts, "or", " | ", absorbing=ALL, neutral=NONE)
+
+
+def _join(parts: Iterable[Frag], op: Op, separator: str, absorbing: Frag, neutral: Frag
+          ) -> Frag:
+    """AND / OR of ``parts``: ``absorbing`` decides it alone (nothing AND x, everything OR x),
+    ``neutral`` parts drop out, nested groups of the same operator are flattened."""
     kept: list[Frag] = []
     for part in parts:
-        if part.is_all:
-            return ALL
-        if part.is_none:
-            continue
-        kept.append(part)
+        if part.op == absorbing.op:
+            return absorbing
+        if part.op != neutral.op:
+            kept.append(part)
     if not kept:
-        return NONE
+        return neutral
     if len(kept) == 1:
         return kept[0]
     texts: list[str] = []
     depth = 0
     for part in kept:
-        if part.op == "or":
-            texts.append(part.text)
-            depth = max(depth, part.depth)
+        if part.op == op:
+            text, d = part.text, part.depth
         else:
             text, d = _wrapped(part)
-            texts.append(text)
-            depth = max(depth, d)
-    return Frag(" | ".join(texts), "or", depth)
+        texts.append(text)
+        depth = max(depth, d)
+    return Frag(separator.join(texts), op, depth)
 
 
 def neg(part: Frag) -> Frag:
