@@ -28,6 +28,14 @@ class InvalidQueryError(DataLayerError, ValueError):
     """
 
 
+class InvalidEntityError(DataLayerError, ValueError):
+    """An entity, or values given for one, does not fit its model: ``save``, ``update`` and
+    bulk ``update(*specs, **values)`` validate first, and assigning a bad value to a
+    ``RedisModel`` field raises it too. pydantic's ``ValidationError`` (or the serialisation
+    error of a value that cannot be stored as JSON) is its ``__cause__``. Nothing is written.
+    """
+
+
 class ConcurrencyError(DataLayerError):
     """An entity read inside a unit of work changed before commit; nothing was written."""
 

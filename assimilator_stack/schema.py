@@ -238,9 +238,12 @@ def _walk(
                 inner, here, here_json, new_list_after, field_multi, field_optional, depth + 1
             )
             continue
+        if get_origin(inner) is Literal:
+            inner, literal_none = _literal_type(inner)
+            field_optional = field_optional or literal_none
         kind = _kind_of(inner)
         if kind is None:
-            continue  # dict, Any, unions of several types: stored, not indexed
+            continue  # dict, Any, bytes, unions of several types: stored, not indexed
         if text is not None and kind != "str":
             raise TypeError(f"{model.__name__}.{name}: Text() applies to str fields only")
         sortable_default = not field_multi
@@ -293,6 +296,25 @@ def _strip_optional(annotation: Any) -> tuple[Any, bool]:
             return float, optional
         return typing.Any, optional
     return annotation, False
+
+
+def _literal_type(literal: Any) -> tuple[Any, bool]:
+    """The type a ``Literal[...]`` field is indexed as (its values' common kind: str, bool, int,
+    float or one enum class; mixed kinds are not indexed) and whether it allows None."""
+    values = [v for v in get_args(literal) if v is not None]
+    has_none = len(values) != len(get_args(literal))
+    if not values:
+        return typing.Any, has_none
+    if all(isinstance(v, enum.Enum) for v in values):
+        classes = {type(v) for v in values}
+        return (classes.pop() if len(classes) == 1 else typing.Any), has_none
+    if all(isinstance(v, bool) for v in values):
+        return bool, has_none
+    if all(isinstance(v, str) for v in values):
+        return str, has_none
+    if all(isinstance(v, int) and not isinstance(v, (bool, enum.Enum)) for v in values):
+        return int, has_none
+    return typing.Any, has_none  # str and int mixed, bytes: stored, not indexed
 
 
 def _enum_value_type(enum_cls: Any) -> type:

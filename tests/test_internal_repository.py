@@ -16,6 +16,7 @@ from assimilator_stack import (
     ConcurrencyError,
     InternalRepository,
     InternalUnitOfWork,
+    InvalidEntityError,
     InvalidQueryError,
     LazyCommand,
     MultipleResultsError,
@@ -104,7 +105,7 @@ def test_save_get_filter(env: Env) -> None:
         repo.get(filter_(name="nobody"))
     with pytest.raises(MultipleResultsError):
         repo.get(filter_(age__gte=0))
-    with pytest.raises(InvalidQueryError, match="name"):
+    with pytest.raises(InvalidEntityError, match="name"):
         repo.save(id="c", name=123)
 
 
@@ -156,7 +157,7 @@ def test_bulk_update_and_delete(env: Env) -> None:
     assert repo.get(filter_(address__city="C")).id == "t0"
     assert repo.update(filter_(), active=True) == 5
     assert repo.count(filter_(active=True)) == 5
-    with pytest.raises(InvalidQueryError, match="age"):
+    with pytest.raises(InvalidEntityError, match="age"):
         repo.update(filter_(), age="old")
     with pytest.raises(InvalidQueryError, match="id"):
         repo.update(filter_(), id="x")
