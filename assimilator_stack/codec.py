@@ -18,7 +18,7 @@ from pydantic_core import PydanticSerializationError, to_json
 from . import binary
 from .exceptions import InvalidDocumentError, InvalidEntityError
 from .schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
-from .values import index_value, values_at
+from .values import extremes, index_value, values_at
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -42,6 +42,7 @@ class Codec(Generic[M]):
                 field.stored_as_extra,
                 field.lower_alias if field.lower_copy else None,
                 field.multi,
+                (field.sort_alias(False), field.sort_alias(True)) if field.extremes else None,
             )
             for field in schema.fields.values()
             if field.optional or field.multi or field.stored_as_extra or field.lower_copy
@@ -67,7 +68,7 @@ class Codec(Generic[M]):
     def extras(self, entity: M) -> dict[str, Any]:
         out: dict[str, Any] = {}
         nulls: list[str] = []
-        for read, field, alias, nullable, derived, lower_alias, multi in self._derived:
+        for read, field, alias, nullable, derived, lower_alias, multi, ends in self._derived:
             values = read(entity)
             if not values:
                 if nullable:
@@ -79,6 +80,8 @@ class Codec(Generic[M]):
             if lower_alias is not None:
                 # str.lower: the folding of values.lower, inlined (this runs per save)
                 out[lower_alias] = [v.lower() for v in values] if multi else values[0].lower()
+            if ends is not None:  # a sortable list: its smallest and largest value
+                out[ends[0]], out[ends[1]] = extremes(field, values)
         out[NULLS_ATTRIBUTE] = nulls
         return out
 

@@ -73,6 +73,21 @@ class FieldSchema:
         return self.stringy and not self.case_sensitive
 
     @property
+    def extremes(self) -> bool:
+        """A sortable list: its smallest and largest values are kept under ``__idx``
+        (``<alias>__min`` / ``<alias>__max``) and indexed SORTABLE."""
+        return self.multi and self.sortable
+
+    def sort_alias(self, descending: bool) -> str:
+        """The attribute ``order`` sorts on: a list by its smallest value ascending and its
+        largest descending (MongoDB's rule)."""
+        if self.multi:
+            return f"{self.alias}__max" if descending else f"{self.alias}__min"
+        if self.lower_copy:
+            return self.lower_alias
+        return self.alias
+
+    @property
     def text_alias(self) -> str:
         """Attribute of the full-text (TEXT) index of a ``Text()`` field."""
         return f"{self.alias}__txt"
@@ -120,10 +135,11 @@ class ModelSchema:
                 f"order({name!r}): {model} has no indexed field {name!r}; sortable fields: "
                 f"{allowed}"
             )
-        if field.multi:
+        if not field.sortable and field.multi:
             raise InvalidQueryError(
-                f"order({name!r}): {model}.{field.name} holds several values (a list) and "
-                f"cannot be sorted on; sortable fields: {allowed}"
+                f"order({name!r}): {model}.{field.name} is a list of {field.kind} that is not "
+                "declared sortable (lists of numbers and dates sort by default; declare "
+                f"Indexed(sortable=True) on other lists); sortable fields: {allowed}"
             )
         if not field.sortable:
             raise InvalidQueryError(
@@ -246,9 +262,14 @@ def _walk(
             continue  # dict, Any, bytes, unions of several types: stored, not indexed
         if text is not None and kind != "str":
             raise TypeError(f"{model.__name__}.{name}: Text() applies to str fields only")
-        sortable_default = not field_multi
+        # A list sorts by its smallest element ascending and its largest descending (kept
+        # under __idx): by default for numbers and dates (two numbers per document); lists of
+        # other kinds when declared Indexed(sortable=True).
+        sortable_default = not field_multi or kind in ("number", "datetime", "date") or (
+            kind == "enum" and _enum_value_type(inner) is not str
+        )
         sortable = sortable_default if override is None or override.sortable is None else (
-            override.sortable and not field_multi
+            override.sortable
         )
         case_sensitive = (
             True if override is None or override.case_sensitive is None

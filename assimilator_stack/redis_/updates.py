@@ -21,7 +21,7 @@ from .. import binary
 from ..exceptions import InvalidEntityError, InvalidQueryError
 from ..model import WRITE_OPTIONS, RedisModel
 from ..schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, ModelSchema, field_adapter, path_step
-from ..values import index_value, lower, values_at
+from ..values import extremes, index_value, lower, values_at
 from .protocol import Args
 
 
@@ -115,6 +115,10 @@ def _extras_steps(schema: ModelSchema, name: str, value: Any
         if field.lower_copy:
             lowered = [lower(v) for v in found]
             steps.append(_set_or_delete(f"{base}.{field.lower_alias}", lowered, field.multi))
+        if field.extremes:
+            ends = list(extremes(field, found)) if found else []
+            for alias, end in zip((field.sort_alias(False), field.sort_alias(True)), (0, 1)):
+                steps.append(_set_or_delete(f"{base}.{alias}", ends[end:end + 1], False))
         if field.optional or field.multi:
             nulls = f"{base}.{NULLS_ATTRIBUTE}"
             steps.append(("JSON.DEL", f'{nulls}[?(@=="{field.alias}")]', None))
