@@ -135,7 +135,7 @@ class ModelSchema:
                 f"order({name!r}): {model} has no indexed field {name!r}; sortable fields: "
                 f"{allowed}"
             )
-        if not field.sortable and field.multi:
+        if not field.sortable and field.multi and not field.numeric:
             raise InvalidQueryError(
                 f"order({name!r}): {model}.{field.name} is a list of {field.kind} that is not "
                 "declared sortable (lists of numbers and dates sort by default; declare "

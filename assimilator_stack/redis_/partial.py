@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..exceptions import InvalidDocumentError, InvalidQueryError, ReadOnlyEntityError
 from ..model import WRITE_OPTIONS, RedisModel
+from ..binary import field_decoder
 from ..schema import field_adapter, path_step
 
 READ_ONLY_FLAG = "__assimilator_read_only__"
@@ -80,14 +81,37 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def _listed_model(annotation: Any) -> tuple[type[BaseModel], bool] | None:
+    """``(Model, exact)`` for a list of models (``list[Model]``, also Optional, of Optional
+    elements); ``exact`` when each element's sub-fields can be read by a ``[*]`` path, one
+    value per element (neither the list nor its elements may be None). Else None."""
+    from typing import get_args, get_origin
+
+    from ..schema import _strip_annotated, _strip_optional
+
+    outer, list_optional = _strip_optional(_strip_annotated(annotation))
+    if get_origin(outer) not in (list, tuple) or not get_args(outer):
+        return None
+    args = [a for a in get_args(outer) if a is not Ellipsis]
+    if len(set(args)) != 1:
+        return None
+    inner, element_optional = _strip_optional(_strip_annotated(args[0]))
+    if isinstance(inner, type) and issubclass(inner, BaseModel):
+        return inner, not (list_optional or element_optional)
+    return None
+
+
 @dataclass(frozen=True)
 class _Node:
-    """A field to load: whole (``children`` empty) or only some of its nested fields."""
+    """A field to load: whole (``children`` empty) or only some of its nested fields. A list
+    of models (``listed``) holds each element with only its ``children``."""
 
     model: type[BaseModel]
     name: str
     path: str
     children: tuple[_Node, ...] = ()
+    listed: type[BaseModel] | None = None  # the element model of a list of models
+    by_element: bool = False  # read as ``path[*].child`` (one value per element)
 
 
 def _select(model: type[BaseModel], names: list[tuple[str, ...]], prefix: str,
@@ -109,14 +133,24 @@ def _select(model: type[BaseModel], names: list[tuple[str, ...]], prefix: str,
         if any(not rest for rest in rests):  # the whole field
             nodes.append(_Node(model, head, path))
             continue
-        nested = _nested_model(model.model_fields[head].annotation)
-        if nested is None:
+        annotation = model.model_fields[head].annotation
+        nested = _nested_model(annotation)
+        if nested is not None:
+            children = _select(nested, [tuple(r) for r in rests], path, f"{shown}{head}.")
+            nodes.append(_Node(model, head, path, children))
+            continue
+        listed = _listed_model(annotation)
+        if listed is None:
             raise InvalidQueryError(
                 f"only({shown + head + '.' + '.'.join(rests[0])!r}): {model.__name__}.{head} "
-                "is not a nested model (or is a list of them); select it whole"
+                "is neither a nested model nor a list of them; select it whole"
             )
-        children = _select(nested, [tuple(r) for r in rests], path, f"{shown}{head}.")
-        nodes.append(_Node(model, head, path, children))
+        element, by_element = listed
+        # Each element's first-level sub-fields are read as ``path[*].field`` (one value per
+        # element, in order); deeper selections are cut down in Python from that value.
+        children = _select(element, [tuple(r) for r in rests], path + "[*]",
+                           f"{shown}{head}.")
+        nodes.append(_Node(model, head, path, children, element, by_element))
     return tuple(nodes)
 
 
@@ -132,7 +166,12 @@ class Projection:
     def _leaf_paths(self, nodes: tuple[_Node, ...]) -> list[str]:
         out: list[str] = []
         for node in nodes:
-            out += self._leaf_paths(node.children) if node.children else [node.path]
+            if node.listed is not None:
+                out += [c.path for c in node.children] if node.by_element else [node.path]
+            elif node.children:
+                out += self._leaf_paths(node.children)
+            else:
+                out.append(node.path)
         return out
 
     def command(self, key: str) -> tuple[str, ...]:
@@ -148,12 +187,17 @@ class Projection:
             return self._build(self.model, self.nodes, by_path)
         except ValidationError as exc:
             raise InvalidDocumentError(key, str(exc)) from exc
+        except ValueError as exc:  # a bytes value that is not base64, lists out of step
+            raise InvalidDocumentError(key, str(exc)) from exc
 
     def _build(self, model: type[BaseModel], nodes: tuple[_Node, ...],
                by_path: dict[str, Any]) -> BaseModel:
         values: dict[str, Any] = {}
         for node in nodes:
-            if node.children:
+            if node.listed is not None and node.by_element:
+                values[node.name] = self._elements(node, by_path)
+                continue
+            if node.children and node.listed is None:
                 if all(not by_path.get(p) for p in self._leaf_paths(node.children)):
                     values[node.name] = None  # the nested object is None or absent
                     continue
@@ -163,8 +207,37 @@ class Projection:
                 continue
             found = by_path.get(node.path) or []
             if found:
-                values[node.name] = field_adapter(model, node.name).validate_python(found[0])
+                value = _validated(model, node.name, found[0])
+                if node.children and value is not None:  # a list read whole (it or its
+                    # elements may be None): cut each element down
+                    value = _project(value, node.children)
+                values[node.name] = value
         return _instance(partial_class(model), values)
+
+    def _elements(self, node: _Node, by_path: dict[str, Any]) -> list[BaseModel]:
+        """Each element of a list of models with only the selected sub-fields."""
+        assert node.listed is not None
+        columns = [by_path.get(child.path) or [] for child in node.children]
+        count = len(columns[0])
+        if any(len(column) != count for column in columns):
+            raise ValueError(f"the elements of {node.name} do not all hold the selected fields")
+        elements: list[BaseModel] = []
+        for i in range(count):
+            values: dict[str, Any] = {}
+            for child, column in zip(node.children, columns):
+                value = _validated(node.listed, child.name, column[i])
+                values[child.name] = _project(value, child.children) if child.children \
+                    and value is not None else value
+            elements.append(_instance(partial_class(node.listed), values))
+        return elements
+
+
+def _validated(model: type[BaseModel], name: str, raw: Any) -> Any:
+    """A stored JSON value of ``model.name`` validated as the field (bytes decoded)."""
+    decode = field_decoder(model, name)
+    if decode is not None and raw is not None:
+        raw = decode(raw)
+    return field_adapter(model, name).validate_python(raw)
 
 
 def _instance(cls: type[BaseModel], values: dict[str, Any]) -> BaseModel:
@@ -189,7 +262,9 @@ def project(entity: BaseModel, fields: tuple[str, ...]) -> BaseModel:
     return _project(entity, projection(model, fields).nodes)
 
 
-def _project(entity: Any, nodes: tuple[_Node, ...]) -> BaseModel:
+def _project(entity: Any, nodes: tuple[_Node, ...]) -> Any:
+    if isinstance(entity, (list, tuple)):  # a list of models: each element cut down
+        return [None if e is None else _project(e, nodes) for e in entity]
     values: dict[str, Any] = {}
     for node in nodes:
         value = getattr(entity, node.name, None)
