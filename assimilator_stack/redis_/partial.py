@@ -1,23 +1,31 @@
-"""``only(...)``: which JSON paths to read, and the read-only partial entities built from them.
+"""``only(...)``: which JSON paths to read, and the partial entities built from them.
 
 ``only("name", "address.city")`` reads ``JSON.GET key $.id $.name $.address.city`` (exact JSON,
 not the rounded values RETURN gives) and builds an instance of a per-model subclass flagged
-read-only: the repository refuses to save it (ReadOnlyEntityError), and reading a field that
-was not loaded raises AttributeError saying so.
+partial. Like a deferred load (Django's ``only``, SQLAlchemy's ``load_only``): ``save`` /
+``update`` of a partial entity first read what was left out (its loaded values, changed or not,
+stay), and with a sync repository reading a field that was not loaded loads the rest then; an
+async repository cannot (attribute access cannot await) and raises AttributeError saying so.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..exceptions import InvalidDocumentError, InvalidQueryError, ReadOnlyEntityError
-from ..model import WRITE_OPTIONS, RedisModel
 from ..binary import field_decoder
+from ..exceptions import (
+    ConcurrencyError,
+    InvalidDocumentError,
+    InvalidQueryError,
+    ReadOnlyEntityError,
+)
+from ..model import WRITE_OPTIONS, RedisModel
 from ..schema import field_adapter, path_step
 
 READ_ONLY_FLAG = "__assimilator_read_only__"
@@ -37,17 +45,86 @@ def refuse_read_only(obj: Any, action: str) -> None:
         )
 
 
+_LOADER = "__assimilator_load_rest__"
+
+
 def _not_loaded(self: BaseModel, name: str) -> Any:
     cls = type(self)
     if name in cls.model_fields:
+        private = object.__getattribute__(self, "__pydantic_private__") or {}
+        load_rest = private.get(_LOADER)
+        if load_rest is not None:  # a sync repository's entity: load the rest now (deferred)
+            load_rest()
+            return getattr(self, name)
         raise AttributeError(
             f"{cls.__mro__[1].__name__}.{name} was not loaded: this entity was read with "
-            "only(...) and holds only the fields named there (and the id)"
+            "only(...) and holds only the fields named there (and the id). An async "
+            "repository cannot load the rest on attribute access: await "
+            "repository.refresh(entity) first (save/update load the rest themselves)"
         )
     fallback = BaseModel.__dict__.get("__getattr__")  # pydantic's: private attributes, extras
     if fallback is None:
         raise AttributeError(name)
     return fallback(self, name)
+
+
+def defer_loading(entity: Any, load_rest: Callable[[], None]) -> None:
+    """Let a partial entity (and the partial models inside it) load what only() left out
+    on first access of such a field: ``load_rest()`` completes the entity in place."""
+    if isinstance(entity, (list, tuple)):
+        for element in entity:
+            defer_loading(element, load_rest)
+        return
+    if not is_read_only(entity):
+        return
+    object.__setattr__(entity, "__pydantic_private__", {_LOADER: load_rest})
+    for value in entity.__dict__.values():
+        if is_read_only(value) or isinstance(value, (list, tuple)):
+            defer_loading(value, load_rest)
+
+
+def complete(part: Any, whole: Any) -> None:
+    """Fill in, in place, what only() did not load, from the stored entity ``whole``: the
+    loaded values (changed since or not) stay. ``part`` then is an instance of its model
+    like any other (it can be saved). ConcurrencyError when the stored entity no longer has
+    the nested models or list elements the partial one holds."""
+    if not is_read_only(part):
+        return
+    model: type[BaseModel] = type(part).__mro__[1]
+    if not isinstance(whole, model):
+        raise ConcurrencyError(
+            f"{model.__name__}: the stored entity changed since it was read with only(...) "
+            "(a nested model it holds is gone); read it again"
+        )
+    values = part.__dict__
+    for name in model.model_fields:
+        theirs = getattr(whole, name, None)
+        if name not in values:
+            values[name] = theirs
+            continue
+        mine = values[name]
+        if is_read_only(mine):
+            complete(mine, theirs)
+        elif isinstance(mine, list) and any(is_read_only(e) for e in mine):
+            if not isinstance(theirs, list) or len(theirs) != len(mine):
+                raise ConcurrencyError(
+                    f"{model.__name__}.{name}: the stored list changed length since it was "
+                    "read with only(...); read it again"
+                )
+            for element, stored in zip(mine, theirs):
+                complete(element, stored)
+    fields_set = set(whole.__pydantic_fields_set__) | set(part.__pydantic_fields_set__)
+    object.__setattr__(part, "__pydantic_fields_set__", fields_set)
+    object.__setattr__(part, "__pydantic_extra__", whole.__pydantic_extra__)
+    object.__setattr__(part, "__pydantic_private__", whole.__pydantic_private__)
+    object.__setattr__(part, "__class__", model)
+
+
+def make_whole(entity: Any) -> None:
+    """After ``refresh`` copied a whole entity into a partial one: it is whole now."""
+    if is_read_only(entity):
+        object.__setattr__(entity, "__pydantic_private__", None)
+        object.__setattr__(entity, "__class__", type(entity).__mro__[1])
 
 
 @cache
@@ -259,7 +336,8 @@ def projection(model: type[BaseModel], fields: tuple[str, ...]) -> Projection:
 def project(entity: BaseModel, fields: tuple[str, ...]) -> BaseModel:
     """The partial view of a whole entity (when it had to be loaded whole anyway)."""
     model: type[BaseModel] = type(entity)
-    return _project(entity, projection(model, fields).nodes)
+    part: BaseModel = _project(entity, projection(model, fields).nodes)
+    return part
 
 
 def _project(entity: Any, nodes: tuple[_Node, ...]) -> Any:
