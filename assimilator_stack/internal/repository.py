@@ -31,7 +31,15 @@ from ..exceptions import (
     UpdateTargetMissingError,
 )
 from ..redis_.core import RedisCore, WriteOp
-from ..redis_.partial import complete, defer_loading, is_read_only, make_whole, project, projection
+from ..redis_.partial import (
+    complete,
+    defer_loading,
+    is_read_only,
+    make_whole,
+    project,
+    projection,
+    revalidated,
+)
 from ..redis_.updates import build_update
 from ..schema import INDEX_EXTRAS_KEY
 from .evaluate import matcher, order_fields, ordered
@@ -308,6 +316,7 @@ class InternalRepository(Repository[M]):
     def save(self, obj: Any = None, **fields: Any) -> M:
         if is_read_only(obj):
             self._complete(obj)
+            obj = revalidated(self.core.codec, obj)
         entity, options = self.core.build(obj, fields)
         self._write(self.core.save_op(entity, options))
         return entity
@@ -324,6 +333,7 @@ class InternalRepository(Repository[M]):
             return len(keys)
         if is_read_only(obj):
             self._complete(obj)
+            obj = revalidated(self.core.codec, obj)
         entity, options = self.core.build(obj, values)
         self._write(self.core.save_op(entity, options, force_update=True))
         return entity

@@ -18,7 +18,7 @@ from ..core.specs import Specification
 from ..exceptions import InvalidQueryError, NotFoundError
 from .core import Read, RedisCore, WriteOp
 from .driver import SyncSession
-from .partial import complete, is_read_only, make_whole
+from .partial import complete, is_read_only, make_whole, revalidated
 from .protocol import Plan, Release
 from .ready import ready_indexes
 
@@ -134,6 +134,7 @@ class RedisRepositoryBase(Generic[M]):
                 ) -> Plan[M]:
         if is_read_only(obj):  # read with only(): what was left out is read first
             complete(obj, (yield from self._reading(self.core.fetch(obj, self._watch))))
+            obj = revalidated(self.core.codec, obj)
         entity, options = self.core.build(obj, fields)
         yield from self._writing(self.core.save_op(entity, options, force_update=force_update))
         return entity

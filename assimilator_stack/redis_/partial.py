@@ -22,6 +22,7 @@ from ..binary import field_decoder
 from ..exceptions import (
     ConcurrencyError,
     InvalidDocumentError,
+    InvalidEntityError,
     InvalidQueryError,
     ReadOnlyEntityError,
 )
@@ -118,6 +119,18 @@ def complete(part: Any, whole: Any) -> None:
     object.__setattr__(part, "__pydantic_extra__", whole.__pydantic_extra__)
     object.__setattr__(part, "__pydantic_private__", whole.__pydantic_private__)
     object.__setattr__(part, "__class__", model)
+
+
+def revalidated(codec: Any, entity: Any) -> Any:
+    """A completed partial entity, validated as a whole (its values were set without
+    validation): what it would be stored as, read back. InvalidEntityError if it does not
+    fit its model."""
+    key = f"{type(entity).__name__}:{getattr(entity, 'id', '')}"
+    try:
+        return codec.load(key, codec.dump(entity))
+    except InvalidDocumentError as exc:
+        raise InvalidEntityError(f"{type(entity).__name__} is not valid: {exc}") from (
+            exc.__cause__ or exc)
 
 
 def make_whole(entity: Any) -> None:
