@@ -71,7 +71,10 @@ class InvalidDocumentError(DataLayerError):
 
 
 class ReadOnlyEntityError(DataLayerError):
-    """The entity was loaded with ``only(...)`` and holds only some fields; it cannot be saved."""
+    """A partial entity (read with ``only(...)``) reached a write without what it left out.
+
+    The repositories no longer raise it: ``save`` / ``update`` read what was left out first
+    (docs/queries.md, "only"). Kept so that code catching it still imports."""
 
 
 class IndexNotReadyError(DataLayerError):

@@ -93,7 +93,7 @@ def test_simple_database_example(kind: str, client: redis.Redis,
                                  request: pytest.FixtureRequest) -> None:
     bridge = request.getfixturevalue("bridge") if "async" in kind else None
     get_uow = uow_factory(kind, client, bridge, RedisUser)
-    User = RedisUser  # noqa: N806 (their dependencies.py picks the model)
+    User = RedisUser  # their dependencies.py picks the model
 
     uow: UnitOfWork = get_uow()  # create_user__kwargs
     with uow:
@@ -230,7 +230,7 @@ def test_complex_database_example(kind: str, client: redis.Redis,
                                   request: pytest.FixtureRequest) -> None:
     bridge = request.getfixturevalue("bridge") if "async" in kind else None
     get_uow = uow_factory(kind, client, bridge, RedisComplexUser)
-    User, Balance, Currency = RedisComplexUser, RedisBalance, RedisCurrency  # noqa: N806
+    User, Balance, Currency = RedisComplexUser, RedisBalance, RedisCurrency
 
     uow: UnitOfWork = get_uow()  # create_user__kwargs
     with uow:
