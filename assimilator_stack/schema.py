@@ -218,6 +218,7 @@ def _walk(
     multi: bool,
     optional: bool,
     depth: int,
+    inherited: Indexed | None = None,
 ) -> Iterator[FieldSchema]:
     if depth > _MAX_DEPTH:
         return
@@ -245,21 +246,33 @@ def _walk(
             inner, _ = _strip_optional(_strip_annotated(args[0]))
             markers = _markers_in(args[0])
             text = text or next((m for m in markers if isinstance(m, Text)), None)
+            override = override or next((m for m in markers if isinstance(m, Indexed)), None)
             is_list = True
         new_list_after = list_after | {len(here) - 1} if is_list else list_after
         field_multi = multi or is_list
         field_optional = optional or is_optional
+        override = _merged(override, inherited)
         if isinstance(inner, type) and issubclass(inner, BaseModel):
+            if text is not None:
+                raise TypeError(f"{model.__name__}.{name}: Text() applies to str fields only "
+                                "(declare it on the str fields of the nested model)")
+            # Indexed(...) on a nested model (or a list of them) applies to its fields
             yield from _walk(
-                inner, here, here_json, new_list_after, field_multi, field_optional, depth + 1
+                inner, here, here_json, new_list_after, field_multi, field_optional, depth + 1,
+                override,
             )
             continue
         if get_origin(inner) is Literal:
             inner, literal_none = _literal_type(inner)
             field_optional = field_optional or literal_none
         kind = _kind_of(inner)
-        if kind is None:
-            continue  # dict, Any, bytes, unions of several types: stored, not indexed
+        if kind is None:  # dict, Any, bytes, unions of several types: stored, not indexed
+            if text is not None or (override is not None and override is not inherited):
+                raise TypeError(
+                    f"{model.__name__}.{name}: Indexed() / Text() has no effect here: fields "
+                    f"of type {inner!r} are stored but not indexed"
+                )
+            continue
         if text is not None and kind != "str":
             raise TypeError(f"{model.__name__}.{name}: Text() applies to str fields only")
         # A list sorts by its smallest element ascending and its largest descending (kept
@@ -289,6 +302,19 @@ def _walk(
             case_sensitive=case_sensitive if kind == "str" else True,
             text=text,
         )
+
+
+def _merged(own: Indexed | None, inherited: Indexed | None) -> Indexed | None:
+    """A field's own Indexed() settings, the rest from the one on an enclosing model field."""
+    if inherited is None:
+        return own
+    if own is None:
+        return inherited
+    return Indexed(
+        sortable=inherited.sortable if own.sortable is None else own.sortable,
+        case_sensitive=(inherited.case_sensitive if own.case_sensitive is None
+                        else own.case_sensitive),
+    )
 
 
 def _markers_in(annotation: Any) -> list[Any]:

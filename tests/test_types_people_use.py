@@ -496,3 +496,29 @@ def test_list_sortability_is_declared_never_ignored(stores: Stores) -> None:
         repo.filter(order("plain_words"))
     with pytest.raises(InvalidQueryError, match="unsorted is not sortable"):
         repo.filter(order("-unsorted"))
+
+
+class Labelled(RedisModel):
+    # Indexed(sortable=True) on a list of models applies to its fields: labels.code sorts
+    labels: Annotated[list[Currency], Indexed(sortable=True)] = Field(default_factory=list)
+
+    class AssimilatorConfig(AssimilatorConfig):
+        key_prefix: ClassVar[str | None] = "t9:labelled"
+
+
+def test_indexed_on_a_list_of_models_applies_to_its_fields(stores: Stores) -> None:
+    repo = stores.repo(Labelled)
+    for key, codes in {"a": ["m", "z"], "b": ["k"], "c": [], "d": ["n", "a"]}.items():
+        repo.save(Labelled(id=key, labels=[Currency(code=c, country="") for c in codes]))
+    assert ids(repo.filter(order("labels.code"))) == ["d", "b", "a", "c"]  # a, k, m; none
+    assert ids(repo.filter(order("-labels.code"))) == ["a", "d", "b", "c"]  # z, n, k; none
+
+
+def test_indexed_where_it_cannot_apply_is_refused() -> None:
+    from assimilator_stack.schema import schema_of
+
+    class Odd(RedisModel):
+        blob: Annotated[bytes, Indexed(sortable=True)] = b""
+
+    with pytest.raises(TypeError, match=r"Odd.blob: Indexed\(\) / Text\(\) has no effect"):
+        schema_of(Odd)
