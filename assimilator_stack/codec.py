@@ -13,11 +13,12 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import to_json
+from pydantic_core import PydanticSerializationError, to_json
 
-from .exceptions import InvalidDocumentError
+from . import binary
+from .exceptions import InvalidDocumentError, InvalidEntityError
 from .schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
-from .values import index_value, values_at
+from .values import extremes, index_value, values_at
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -29,6 +30,8 @@ class Codec(Generic[M]):
         self._extras = schema.needs_extras
         # Models that keep unknown keys would keep __idx too: strip it before validating.
         self._strip = schema.model.model_config.get("extra") in ("allow", "forbid")
+        # bytes fields are stored as base64 text (binary.py); other models take the fast path.
+        self._binary = binary.encoder(schema.model) is not None
         # Only fields that feed __idx, with their settings read once (this runs per save).
         self._derived = [
             (
@@ -39,13 +42,23 @@ class Codec(Generic[M]):
                 field.stored_as_extra,
                 field.lower_alias if field.lower_copy else None,
                 field.multi,
+                (field.sort_alias(False), field.sort_alias(True)) if field.extremes else None,
             )
             for field in schema.fields.values()
             if field.optional or field.multi or field.stored_as_extra or field.lower_copy
         ]
 
     def dump(self, entity: M) -> str:
-        body = entity.model_dump_json(by_alias=True)
+        try:
+            if self._binary:
+                body = binary.dump_json(self.model, entity)
+            else:
+                body = entity.model_dump_json(by_alias=True)
+        except (PydanticSerializationError, ValueError, TypeError) as exc:
+            raise InvalidEntityError(
+                f"{self.model.__name__} {getattr(entity, 'id', '')!r} cannot be stored as "
+                f"JSON: {exc}"
+            ) from exc
         if not self._extras:
             return body
         extras = to_json(self.extras(entity)).decode()
@@ -55,7 +68,7 @@ class Codec(Generic[M]):
     def extras(self, entity: M) -> dict[str, Any]:
         out: dict[str, Any] = {}
         nulls: list[str] = []
-        for read, field, alias, nullable, derived, lower_alias, multi in self._derived:
+        for read, field, alias, nullable, derived, lower_alias, multi, ends in self._derived:
             values = read(entity)
             if not values:
                 if nullable:
@@ -67,11 +80,18 @@ class Codec(Generic[M]):
             if lower_alias is not None:
                 # str.lower: the folding of values.lower, inlined (this runs per save)
                 out[lower_alias] = [v.lower() for v in values] if multi else values[0].lower()
+            if ends is not None:  # a sortable list: its smallest and largest value
+                out[ends[0]], out[ends[1]] = extremes(field, values)
         out[NULLS_ATTRIBUTE] = nulls
         return out
 
     def load(self, key: str, raw: str | bytes) -> M:
         try:
+            if self._binary:
+                data = binary.load_data(self.model, raw)
+                if isinstance(data, dict):
+                    data.pop(INDEX_EXTRAS_KEY, None)
+                return self.model.model_validate(data)
             if self._strip:
                 data = json.loads(raw)
                 if isinstance(data, dict):
@@ -83,7 +103,7 @@ class Codec(Generic[M]):
                 ".".join(str(p) for p in err["loc"]) or "(document)" for err in exc.errors()
             )
             raise InvalidDocumentError(key, str(exc), fields) from exc
-        except ValueError as exc:  # not JSON at all
+        except ValueError as exc:  # not JSON at all (or a bytes field that is not base64)
             raise InvalidDocumentError(key, f"not a JSON document: {exc}") from exc
 
 

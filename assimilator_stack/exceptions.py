@@ -28,6 +28,14 @@ class InvalidQueryError(DataLayerError, ValueError):
     """
 
 
+class InvalidEntityError(DataLayerError, ValueError):
+    """An entity, or values given for one, does not fit its model: ``save``, ``update`` and
+    bulk ``update(*specs, **values)`` validate first, and assigning a bad value to a
+    ``RedisModel`` field raises it too. pydantic's ``ValidationError`` (or the serialisation
+    error of a value that cannot be stored as JSON) is its ``__cause__``. Nothing is written.
+    """
+
+
 class ConcurrencyError(DataLayerError):
     """An entity read inside a unit of work changed before commit; nothing was written."""
 
@@ -63,7 +71,10 @@ class InvalidDocumentError(DataLayerError):
 
 
 class ReadOnlyEntityError(DataLayerError):
-    """The entity was loaded with ``only(...)`` and holds only some fields; it cannot be saved."""
+    """A partial entity (read with ``only(...)``) reached a write without what it left out.
+
+    The repositories no longer raise it: ``save`` / ``update`` read what was left out first
+    (docs/queries.md, "only"). Kept so that code catching it still imports."""
 
 
 class IndexNotReadyError(DataLayerError):

@@ -853,11 +853,43 @@ class Resolved:
         return self.lookup.test(self.field, keys_of(self.field, values), self.arg)
 
 
+def _unknown_field(schema: ModelSchema, condition: Condition) -> str:
+    """Why ``condition`` names no indexed field: a mistyped lookup (``age__gtt``), ``pk``
+    (the id field is ``id``), or a field that is not indexed."""
+    model = schema.model.__name__
+    name = condition.field.replace("__", ".")
+    head, _, last = name.rpartition(".")
+    known = schema.fields.get(head) if head else None
+    if known is not None and condition.lookup == "eq":
+        return (
+            f"{model}.{known.name}__{last}: unknown lookup {last!r}; lookups allowed on "
+            f"{known.name} (a {describe(known)} field): {', '.join(allowed_lookups(known))}"
+        )
+    first = name.split(".", 1)[0]
+    if first == "pk" and "pk" not in schema.model.model_fields:
+        return (
+            f"{model} has no field 'pk': its id field is 'id' (filter_(id=...), "
+            f"filter_(id__in=[...]))"
+        )
+    allowed = ", ".join(sorted(schema.fields)) or "(none)"
+    if first in schema.model.model_fields and "." not in name:
+        annotation = schema.model.model_fields[first].annotation
+        shown = annotation.__name__ if isinstance(annotation, type) else repr(annotation)
+        return (
+            f"{model} has no indexed field {name!r}: it is stored but not indexed (its type "
+            f"{shown} cannot be filtered on: bytes, dict, Any, unions and Literals of several "
+            f"kinds, NotIndexed() fields); indexed fields: {allowed}"
+        )
+    return f"{model} has no indexed field {name!r}; indexed fields: {allowed}"
+
+
 def resolve(schema: ModelSchema, condition: Condition) -> Resolved:
     """Check ``condition`` against the model; raise InvalidQueryError naming the field, the
     lookup and what is allowed."""
     model = schema.model.__name__
-    field = schema.field(condition.field)
+    field = schema.fields.get(condition.field.replace("__", "."))
+    if field is None:
+        raise InvalidQueryError(_unknown_field(schema, condition))
     lookup = LOOKUPS.get(condition.lookup)
     where = f"{model}.{field.name}__{condition.lookup}"
     if lookup is None:

@@ -6,9 +6,11 @@ import uuid
 from copy import copy
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
+
+from .exceptions import InvalidEntityError
 
 # Write options: they steer one save and are never stored in the document.
 WRITE_OPTIONS: tuple[str, ...] = (
@@ -60,6 +62,15 @@ class RedisModel(BaseModel):
     only_create: bool = Field(default=False, exclude=True, repr=False)
     only_update: bool = Field(default=False, exclude=True, repr=False)
     keep_ttl: bool = Field(default=False, exclude=True, repr=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The one error type for a value that does not fit the model, here as on save.
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as exc:
+            raise InvalidEntityError(
+                f"{type(self).__name__}.{name} = {value!r:.60}: not a valid value: {exc}"
+            ) from exc
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

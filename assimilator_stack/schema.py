@@ -73,6 +73,21 @@ class FieldSchema:
         return self.stringy and not self.case_sensitive
 
     @property
+    def extremes(self) -> bool:
+        """A sortable list: its smallest and largest values are kept under ``__idx``
+        (``<alias>__min`` / ``<alias>__max``) and indexed SORTABLE."""
+        return self.multi and self.sortable
+
+    def sort_alias(self, descending: bool) -> str:
+        """The attribute ``order`` sorts on: a list by its smallest value ascending and its
+        largest descending (MongoDB's rule)."""
+        if self.multi:
+            return f"{self.alias}__max" if descending else f"{self.alias}__min"
+        if self.lower_copy:
+            return self.lower_alias
+        return self.alias
+
+    @property
     def text_alias(self) -> str:
         """Attribute of the full-text (TEXT) index of a ``Text()`` field."""
         return f"{self.alias}__txt"
@@ -120,10 +135,11 @@ class ModelSchema:
                 f"order({name!r}): {model} has no indexed field {name!r}; sortable fields: "
                 f"{allowed}"
             )
-        if field.multi:
+        if not field.sortable and field.multi and not field.numeric:
             raise InvalidQueryError(
-                f"order({name!r}): {model}.{field.name} holds several values (a list) and "
-                f"cannot be sorted on; sortable fields: {allowed}"
+                f"order({name!r}): {model}.{field.name} is a list of {field.kind} that is not "
+                "declared sortable (lists of numbers and dates sort by default; declare "
+                f"Indexed(sortable=True) on other lists); sortable fields: {allowed}"
             )
         if not field.sortable:
             raise InvalidQueryError(
@@ -202,6 +218,7 @@ def _walk(
     multi: bool,
     optional: bool,
     depth: int,
+    inherited: Indexed | None = None,
 ) -> Iterator[FieldSchema]:
     if depth > _MAX_DEPTH:
         return
@@ -229,23 +246,43 @@ def _walk(
             inner, _ = _strip_optional(_strip_annotated(args[0]))
             markers = _markers_in(args[0])
             text = text or next((m for m in markers if isinstance(m, Text)), None)
+            override = override or next((m for m in markers if isinstance(m, Indexed)), None)
             is_list = True
         new_list_after = list_after | {len(here) - 1} if is_list else list_after
         field_multi = multi or is_list
         field_optional = optional or is_optional
+        override = _merged(override, inherited)
         if isinstance(inner, type) and issubclass(inner, BaseModel):
+            if text is not None:
+                raise TypeError(f"{model.__name__}.{name}: Text() applies to str fields only "
+                                "(declare it on the str fields of the nested model)")
+            # Indexed(...) on a nested model (or a list of them) applies to its fields
             yield from _walk(
-                inner, here, here_json, new_list_after, field_multi, field_optional, depth + 1
+                inner, here, here_json, new_list_after, field_multi, field_optional, depth + 1,
+                override,
             )
             continue
+        if get_origin(inner) is Literal:
+            inner, literal_none = _literal_type(inner)
+            field_optional = field_optional or literal_none
         kind = _kind_of(inner)
-        if kind is None:
-            continue  # dict, Any, unions of several types: stored, not indexed
+        if kind is None:  # dict, Any, bytes, unions of several types: stored, not indexed
+            if text is not None or (override is not None and override is not inherited):
+                raise TypeError(
+                    f"{model.__name__}.{name}: Indexed() / Text() has no effect here: fields "
+                    f"of type {inner!r} are stored but not indexed"
+                )
+            continue
         if text is not None and kind != "str":
             raise TypeError(f"{model.__name__}.{name}: Text() applies to str fields only")
-        sortable_default = not field_multi
+        # A list sorts by its smallest element ascending and its largest descending (kept
+        # under __idx): by default for numbers and dates (two numbers per document); lists of
+        # other kinds when declared Indexed(sortable=True).
+        sortable_default = not field_multi or kind in ("number", "datetime", "date") or (
+            kind == "enum" and _enum_value_type(inner) is not str
+        )
         sortable = sortable_default if override is None or override.sortable is None else (
-            override.sortable and not field_multi
+            override.sortable
         )
         case_sensitive = (
             True if override is None or override.case_sensitive is None
@@ -265,6 +302,19 @@ def _walk(
             case_sensitive=case_sensitive if kind == "str" else True,
             text=text,
         )
+
+
+def _merged(own: Indexed | None, inherited: Indexed | None) -> Indexed | None:
+    """A field's own Indexed() settings, the rest from the one on an enclosing model field."""
+    if inherited is None:
+        return own
+    if own is None:
+        return inherited
+    return Indexed(
+        sortable=inherited.sortable if own.sortable is None else own.sortable,
+        case_sensitive=(inherited.case_sensitive if own.case_sensitive is None
+                        else own.case_sensitive),
+    )
 
 
 def _markers_in(annotation: Any) -> list[Any]:
@@ -293,6 +343,25 @@ def _strip_optional(annotation: Any) -> tuple[Any, bool]:
             return float, optional
         return typing.Any, optional
     return annotation, False
+
+
+def _literal_type(literal: Any) -> tuple[Any, bool]:
+    """The type a ``Literal[...]`` field is indexed as (its values' common kind: str, bool, int,
+    float or one enum class; mixed kinds are not indexed) and whether it allows None."""
+    values = [v for v in get_args(literal) if v is not None]
+    has_none = len(values) != len(get_args(literal))
+    if not values:
+        return typing.Any, has_none
+    if all(isinstance(v, enum.Enum) for v in values):
+        classes = {type(v) for v in values}
+        return (classes.pop() if len(classes) == 1 else typing.Any), has_none
+    if all(isinstance(v, bool) for v in values):
+        return bool, has_none
+    if all(isinstance(v, str) for v in values):
+        return str, has_none
+    if all(isinstance(v, int) and not isinstance(v, (bool, enum.Enum)) for v in values):
+        return int, has_none
+    return typing.Any, has_none  # str and int mixed, bytes: stored, not indexed
 
 
 def _enum_value_type(enum_cls: Any) -> type:

@@ -64,6 +64,25 @@ def index_value(field: FieldSchema, value: Any) -> Any:
     return value
 
 
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
+
+
+def extremes(field: FieldSchema, values: list[Any]) -> tuple[Any, Any]:
+    """The smallest and largest of a list's values as ``__idx`` keeps them for ``order``
+    (``<alias>__min`` / ``<alias>__max``): index forms, lower-cased for case-insensitive str
+    fields, numbers compared as doubles and strings by code point (UTF-8 byte order)."""
+    forms = [index_value(field, v) for v in values]
+    if field.kind == "str" and not field.case_sensitive:
+        forms = [lower(v) for v in forms]
+    if field.numeric:
+        return min(forms, key=_number), max(forms, key=_number)
+    return min(forms), max(forms)
+
+
 def lower(value: str) -> str:
     """The case folding used by case-insensitive lookups (Python's ``str.lower``)."""
     return value.lower()

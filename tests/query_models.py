@@ -32,7 +32,7 @@ class Address(BaseModel):
 
 
 class Item(BaseModel):
-    sku: str
+    sku: Annotated[str, Indexed(sortable=True)]  # a list of models' str field, sortable
     qty: int = 0
 
 
@@ -53,7 +53,7 @@ class Thing(RedisModel):
     born: dt.datetime | None = None
     day: dt.date | None = None
     ref: uuid.UUID | None = None
-    tags: list[str] = Field(default_factory=list)
+    tags: Annotated[list[str], Indexed(sortable=True)] = Field(default_factory=list)
     nums: list[float] = Field(default_factory=list)
     address: Address | None = None
     items: list[Item] = Field(default_factory=list)

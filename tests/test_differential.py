@@ -256,7 +256,9 @@ leaves = st.one_of(
 filters = st.recursive(leaves, _combine, max_leaves=6)
 
 SORTABLE = ["id", "name", "title", "body", "age", "score", "active", "nick", "rank", "color",
-            "size", "born", "day", "ref", "address.city", "address.zip"]
+            "size", "born", "day", "ref", "address.city", "address.zip",
+            # lists: ascending by the smallest element, descending by the largest
+            "tags", "nums", "items.qty", "items.sku"]
 
 
 @st.composite

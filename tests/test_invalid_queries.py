@@ -92,7 +92,8 @@ CASES: list[tuple[str, Any, tuple[str, ...]]] = [
 
 ORDER_CASES: list[tuple[str, Any, tuple[str, ...]]] = [
     ("order by unknown", order("nope"), ("order('nope')", "no indexed field", "sortable fields")),
-    ("order by a list", order("tags"), ("order('tags')", "several values", "sortable fields")),
+    ("order by a nested model", order("address"),
+     ("order('address')", "no indexed field", "sortable fields")),
 ]
 
 Read = Callable[..., Any]

@@ -38,12 +38,13 @@ from assimilator_stack.redis_.search import representable, string_literal
 from assimilator_stack.schema import schema_of
 from assimilator_stack.testing import RedisStackServer
 from tests.execution_support import load, private_server, recording_client
-from tests.query_models import Address, Color, Size, Thing
+from tests.query_models import Address, Color, Item, Size, Thing
 
 TINY = 7  # MAXAGGREGATERESULTS of the private server
 
 SORTABLE = ["name", "title", "body", "age", "score", "active", "nick", "rank", "color", "size",
-            "born", "day", "ref", "address.city", "address.zip", "id"]
+            "born", "day", "ref", "address.city", "address.zip", "id",
+            "tags", "nums", "items.qty", "items.sku"]  # lists: by their smallest / largest
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +190,9 @@ def things(draw: st.DrawFn) -> list[Thing]:
             ref=draw(st.one_of(st.none(), st.uuids())),
             address=draw(st.one_of(st.none(), st.builds(
                 Address, city=_text, zip=st.one_of(st.none(), _text)))),
+            tags=draw(st.lists(_text, max_size=3)),
+            nums=draw(st.lists(_float, max_size=3)),
+            items=draw(st.lists(st.builds(Item, sku=_text, qty=_number), max_size=3)),
         ))
     return out
 
@@ -355,7 +359,7 @@ class Sheet(RedisModel):
 
 @pytest.mark.parametrize("field, fragment", [
     ("nope", "has no indexed field 'nope'"),
-    ("tags", "holds several values"),
+    ("tags", "is a list of str that is not declared sortable"),
     ("hidden", "is not sortable"),
     ("blob", "has no indexed field 'blob'"),
 ])

@@ -67,6 +67,7 @@ class AsyncInternalRepository(AsyncRepository[M]):
                  sync: InternalRepository[M] | None = None) -> None:
         self.sync: InternalRepository[M] = sync if sync is not None else InternalRepository(
             session, model, clock=clock, core=core)
+        self.sync.deferred_loading = False  # as AsyncRedisRepository: attribute access cannot await
         super().__init__(session=self.sync.session, model=self.sync.model)
 
     @property

@@ -70,15 +70,19 @@ def order_fields(schema: ModelSchema, keys: Sequence[tuple[str, bool]]
     return fields
 
 
-def sort_key(field: FieldSchema, entity: Any) -> Any:
-    """The value ``entity`` sorts by on ``field``; None when it has none (sorted last)."""
+def sort_key(field: FieldSchema, entity: Any, descending: bool = False) -> Any:
+    """The value ``entity`` sorts by on ``field``; None when it has none (sorted last). A
+    list sorts by its smallest value ascending and its largest descending (an empty list has
+    none)."""
     values = values_at(entity, field)
     if not values:
         return None
-    key = value_key(field, values[0])
+    keys = [value_key(field, v) for v in values]
     if field.kind == "str" and not field.case_sensitive:
-        key = lower(key)
-    return key
+        keys = [lower(k) for k in keys]
+    if not field.multi:
+        return keys[0]
+    return max(keys) if descending else min(keys)
 
 
 def id_key(entity: Any) -> Any:
@@ -96,7 +100,7 @@ def ordered(schema: ModelSchema, entities: Iterable[E], keys: Sequence[tuple[str
         present: list[tuple[Any, E]] = []
         missing: list[E] = []
         for entity in result:
-            key = sort_key(field, entity)
+            key = sort_key(field, entity, descending)
             if key is None:
                 missing.append(entity)
             else:

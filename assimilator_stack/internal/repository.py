@@ -31,7 +31,15 @@ from ..exceptions import (
     UpdateTargetMissingError,
 )
 from ..redis_.core import RedisCore, WriteOp
-from ..redis_.partial import project, projection
+from ..redis_.partial import (
+    complete,
+    defer_loading,
+    is_read_only,
+    make_whole,
+    project,
+    projection,
+    revalidated,
+)
 from ..redis_.updates import build_update
 from ..schema import INDEX_EXTRAS_KEY
 from .evaluate import matcher, order_fields, ordered
@@ -68,10 +76,15 @@ class InternalRepository(Repository[M]):
         self.clock = clock
         self._pending: list[WriteOp] | None = None  # set while inside a unit of work
         self._watched: dict[str, int | None] = {}
+        # Partial entities (only) load what they left out on first access, as with the sync
+        # RedisRepository; the async twin turns it off, as AsyncRedisRepository cannot.
+        self.deferred_loading = True
 
     def for_unit_of_work(self) -> InternalRepository[M]:
         """A repository for one unit of work: same dict and model, its own queue."""
-        return InternalRepository(self.session, self.model, clock=self.clock, core=self.core)
+        made = InternalRepository(self.session, self.model, clock=self.clock, core=self.core)
+        made.deferred_loading = self.deferred_loading
+        return made
 
     # -- the dict as a database -------------------------------------------------------------
 
@@ -218,9 +231,22 @@ class InternalRepository(Repository[M]):
         return [self._shape(self.core.codec.load(key, self._document(key)), query)
                 for key, _ in page]
 
-    @staticmethod
-    def _shape(entity: M, query: Query) -> Any:
-        return entity if not query.only else project(entity, query.only)
+    def _shape(self, entity: M, query: Query) -> Any:
+        if not query.only:
+            return entity
+        part = project(entity, query.only)
+        if self.deferred_loading:  # a field left out loads on first access (as in Redis)
+            defer_loading(part, lambda: self._complete(part))
+        return part
+
+    def _complete(self, part: Any) -> None:
+        """Fill in what only() left out (the loaded values stay), as RedisRepository does."""
+        key = self.core.key_of_entity(part)
+        self._watch([key])
+        whole = self._load(key)
+        if whole is None:
+            raise NotFoundError(f"{key!r} does not exist")
+        complete(part, whole)
 
     def _document(self, key: str) -> str:
         stored = self._stored(key)
@@ -279,6 +305,7 @@ class InternalRepository(Repository[M]):
         obj.__dict__.update(fresh.__dict__)
         object.__setattr__(obj, "__pydantic_extra__", fresh.__pydantic_extra__)
         object.__setattr__(obj, "__pydantic_fields_set__", set(fresh.__pydantic_fields_set__))
+        make_whole(obj)  # a partial entity refreshed holds every field now
 
     def is_modified(self, obj: M) -> bool:
         stored = self._load(self.core.key_of_entity(obj))
@@ -287,6 +314,9 @@ class InternalRepository(Repository[M]):
     # -- writes -----------------------------------------------------------------------------
 
     def save(self, obj: Any = None, **fields: Any) -> M:
+        if is_read_only(obj):
+            self._complete(obj)
+            obj = revalidated(self.core.codec, obj)
         entity, options = self.core.build(obj, fields)
         self._write(self.core.save_op(entity, options))
         return entity
@@ -301,6 +331,9 @@ class InternalRepository(Repository[M]):
             for key in keys:
                 self._write(WriteOp(key=key, commands=update.commands(key)))
             return len(keys)
+        if is_read_only(obj):
+            self._complete(obj)
+            obj = revalidated(self.core.codec, obj)
         entity, options = self.core.build(obj, values)
         self._write(self.core.save_op(entity, options, force_update=True))
         return entity

@@ -18,6 +18,7 @@ from ..core.specs import Specification
 from ..exceptions import InvalidQueryError, NotFoundError
 from .core import Read, RedisCore, WriteOp
 from .driver import SyncSession
+from .partial import complete, is_read_only, make_whole, revalidated
 from .protocol import Plan, Release
 from .ready import ready_indexes
 
@@ -131,6 +132,9 @@ class RedisRepositoryBase(Generic[M]):
 
     def _saving(self, obj: Any, fields: dict[str, Any], force_update: bool = False
                 ) -> Plan[M]:
+        if is_read_only(obj):  # read with only(): what was left out is read first
+            complete(obj, (yield from self._reading(self.core.fetch(obj, self._watch))))
+            obj = revalidated(self.core.codec, obj)
         entity, options = self.core.build(obj, fields)
         yield from self._writing(self.core.save_op(entity, options, force_update=force_update))
         return entity
@@ -157,6 +161,7 @@ class RedisRepositoryBase(Generic[M]):
 
     def _refreshing(self, obj: M) -> Plan[None]:
         copy_state(obj, (yield from self._reading(self.core.fetch(obj, self._watch))))
+        make_whole(obj)  # a partial entity refreshed holds every field now
 
     def _comparing(self, obj: M) -> Plan[bool]:
         try:

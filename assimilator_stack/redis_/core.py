@@ -18,6 +18,7 @@ from ..core.specs import FilterSpecification, Query, collect, exactly_one
 from ..exceptions import (
     AlreadyExistsError,
     ConcurrencyError,
+    InvalidEntityError,
     InvalidQueryError,
     NotFoundError,
     PartialResultError,
@@ -145,7 +146,7 @@ class RedisCore(Generic[M]):
                     data = {**data, **fields}
                 entity = self.model.model_validate(data)
         except ValidationError as exc:
-            raise InvalidQueryError(f"{self.model.__name__} is not valid: {exc}") from exc
+            raise InvalidEntityError(f"{self.model.__name__} is not valid: {exc}") from exc
         for name in WRITE_OPTIONS:
             if name not in options and name in self.model.model_fields:
                 options[name] = getattr(entity, name)

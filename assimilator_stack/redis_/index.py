@@ -25,7 +25,8 @@ def _extra_path(alias: str, multi: bool) -> str:
 
 def field_attributes(field: FieldSchema) -> Iterator[list[str]]:
     """The SCHEMA entries of one field. Option order matters: SORTABLE comes last."""
-    sortable = ["SORTABLE"] if field.sortable else []
+    # SORTABLE on a list would keep only its first value: lists sort by __min / __max.
+    sortable = ["SORTABLE"] if field.sortable and not field.multi else []
     if field.stored_as_extra:
         yield _attribute(_extra_path(field.alias, field.multi), field.alias, "NUMERIC", *sortable)
     elif field.numeric:
@@ -42,6 +43,13 @@ def field_attributes(field: FieldSchema) -> Iterator[list[str]]:
             _extra_path(field.lower_alias, field.multi), field.lower_alias,
             "TAG", "CASESENSITIVE", "INDEXEMPTY", *sortable,
         )
+    if field.extremes:
+        for alias in (field.sort_alias(False), field.sort_alias(True)):
+            if field.numeric:
+                yield _attribute(_extra_path(alias, False), alias, "NUMERIC", "SORTABLE")
+            else:
+                yield _attribute(_extra_path(alias, False), alias, "TAG", "CASESENSITIVE",
+                                 "INDEXEMPTY", "SORTABLE")
     if field.text is not None:
         text_options = ["TEXT", "WEIGHT", repr(float(field.text.weight))]
         if field.text.nostem:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Iterator
+from typing import Any, TypeVar
 
 import redis
 from pydantic import BaseModel
 
 from ..core.lazy import LazyCommand
 from ..core.repository import Repository
+from ..core.specs import OnlySpecification
 from .base import RedisRepositoryBase
 from .core import RedisCore
 from .driver import SyncSession
+from .partial import complete, defer_loading
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -34,3 +37,42 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
                  *, query_timeout_ms: int = 0, core: RedisCore[M] | None = None) -> None:
         super().__init__(session, model, index_timeout, query_timeout_ms=query_timeout_ms,
                          core=core)
+
+    # -- partial entities (only): a field left out is loaded on first access ---------------
+
+    def get(self, *specs: Any, lazy: bool = False) -> Any:
+        found = super().get(*specs, lazy=lazy)
+        if not lazy and _partial(specs):
+            self._defer(found)
+        return found
+
+    def filter(self, *specs: Any, lazy: bool = False) -> Any:
+        found = super().filter(*specs, lazy=lazy)
+        if not lazy and _partial(specs):
+            for entity in found:
+                self._defer(entity)
+        return found
+
+    def stream(self, *specs: Any, batch_size: int = 1000) -> Any:
+        found = super().stream(*specs, batch_size=batch_size)
+        return self._deferring(found) if _partial(specs) else found
+
+    def _deferring(self, found: Iterator[M]) -> Iterator[M]:
+        try:
+            for entity in found:
+                self._defer(entity)
+                yield entity
+        finally:  # stopping early frees what the read holds on the server
+            close = getattr(found, "close", None)
+            if close is not None:
+                close()
+
+    def _defer(self, entity: Any) -> None:
+        def load_rest() -> None:
+            complete(entity, self._run(self._reading(self.core.fetch(entity, self._watch))))
+
+        defer_loading(entity, load_rest)
+
+
+def _partial(specs: tuple[Any, ...]) -> bool:
+    return any(isinstance(spec, OnlySpecification) for spec in specs)

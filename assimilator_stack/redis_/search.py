@@ -70,6 +70,10 @@ class SortKey:
 
 
 def _sort_key(field: FieldSchema, desc: bool) -> SortKey:
+    if field.multi:  # a list: its smallest (ascending) or largest (descending) value
+        alias = field.sort_alias(desc)
+        return SortKey(field.name, alias, desc, field.numeric, field.kind == "bool",
+                       f"$.{INDEX_EXTRAS_KEY}.{alias}")
     if field.stored_as_extra:  # dates: exact integers under __idx
         return SortKey(field.name, field.alias, desc, True, False,
                        f"$.{INDEX_EXTRAS_KEY}.{field.alias}")

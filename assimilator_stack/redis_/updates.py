@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError
 
-from ..exceptions import InvalidQueryError
+from .. import binary
+from ..exceptions import InvalidEntityError, InvalidQueryError
 from ..model import WRITE_OPTIONS, RedisModel
 from ..schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, ModelSchema, field_adapter, path_step
-from ..values import index_value, lower, values_at
+from ..values import extremes, index_value, lower, values_at
 from .protocol import Args
 
 
@@ -79,12 +81,17 @@ def build_update(schema: ModelSchema, values: Mapping[str, Any]) -> Update:
         try:
             value = field_adapter(model, name).validate_python(raw)
         except ValidationError as exc:
-            raise InvalidQueryError(
+            raise InvalidEntityError(
                 f"update(): {raw!r} is not a valid value for {name_of}.{name}: {exc}"
             ) from exc
-        # Serialise as the model does (field serializers, aliases, JSON modes)
-        dumped = json.loads(model.model_construct(**{name: value}).model_dump_json(
-            include={name}, by_alias=True))
+        # Serialise as the model does (field serializers, aliases, JSON modes; bytes as base64)
+        try:
+            dumped = json.loads(binary.dump_json(
+                model, model.model_construct(**{name: value}), include={name}))
+        except (PydanticSerializationError, ValueError, TypeError) as exc:
+            raise InvalidEntityError(
+                f"update(): {raw!r} cannot be stored as JSON in {name_of}.{name}: {exc}"
+            ) from exc
         (json_key, json_value), = dumped.items()
         steps.append(("JSON.SET", "$" + path_step(json_key), _dumps(json_value)))
         if schema.needs_extras:
@@ -108,6 +115,10 @@ def _extras_steps(schema: ModelSchema, name: str, value: Any
         if field.lower_copy:
             lowered = [lower(v) for v in found]
             steps.append(_set_or_delete(f"{base}.{field.lower_alias}", lowered, field.multi))
+        if field.extremes:
+            ends = list(extremes(field, found)) if found else []
+            for alias, end in zip((field.sort_alias(False), field.sort_alias(True)), (0, 1)):
+                steps.append(_set_or_delete(f"{base}.{alias}", ends[end:end + 1], False))
         if field.optional or field.multi:
             nulls = f"{base}.{NULLS_ATTRIBUTE}"
             steps.append(("JSON.DEL", f'{nulls}[?(@=="{field.alias}")]', None))
