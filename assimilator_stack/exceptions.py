@@ -28,6 +28,18 @@ class InvalidQueryError(DataLayerError, ValueError):
     """
 
 
+class UnstorableValueError(InvalidQueryError):
+    """An entity (or an ``update`` value) holds something RedisJSON would refuse inside the
+    commit or store changed (nesting deeper than 127, an int beyond 64 bits, NaN / infinity,
+    text that is not UTF-8). Raised before anything is sent; ``key`` and ``field`` name it."""
+
+    def __init__(self, key: str, field: str, reason: str) -> None:
+        super().__init__(f"{key!r} cannot be stored: field {field!r}: {reason}. Nothing was "
+                         "written")
+        self.key = key
+        self.field = field
+
+
 class ConcurrencyError(DataLayerError):
     """An entity read inside a unit of work changed before commit; nothing was written."""
 

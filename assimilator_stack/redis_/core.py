@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError
 
 from ..codec import Codec
 from ..core.filters import And, Condition
@@ -22,11 +23,13 @@ from ..exceptions import (
     NotFoundError,
     PartialResultError,
     RedisCommandError,
+    UnstorableValueError,
     UpdateTargetMissingError,
 )
 from ..keys import claim_prefix, key_of
 from ..model import WRITE_OPTIONS
 from ..schema import schema_of
+from ..storable import check_entity, unencodable_field
 from .index import IndexSpec, ensure_index, is_missing_index_error
 from .partial import Projection, project, projection, refuse_read_only
 from .protocol import Args, Batch, Call, Exec, Plan, Watch, WatchFailed
@@ -168,7 +171,14 @@ class RedisCore(Generic[M]):
             condition = "xx"
         elif options.get("only_create"):
             condition = "nx"
-        set_args: Args = ("JSON.SET", key, "$", self.codec.dump(entity))
+        # Whatever RedisJSON would refuse inside EXEC is refused here, before anything is sent
+        # (Redis does not roll back the rest of a commit).
+        check_entity(entity, key)
+        try:
+            body = self.codec.dump(entity)
+        except PydanticSerializationError as exc:
+            raise UnstorableValueError(key, unencodable_field(entity), str(exc)) from exc
+        set_args: Args = ("JSON.SET", key, "$", body)
         commands: list[Args] = [set_args + ((condition.upper(),) if condition else ())]
         # TTL as with Redis SET: a new TTL, or keep the old one, or clear it (JSON.SET keeps it).
         if options.get("expire_in") is not None:

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError
 
-from ..exceptions import InvalidQueryError
+from ..exceptions import InvalidQueryError, UnstorableValueError
 from ..model import WRITE_OPTIONS, RedisModel
 from ..schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, ModelSchema, field_adapter, path_step
+from ..storable import check_value
 from ..values import index_value, lower, values_at
 from .protocol import Args
 
@@ -82,9 +84,14 @@ def build_update(schema: ModelSchema, values: Mapping[str, Any]) -> Update:
             raise InvalidQueryError(
                 f"update(): {raw!r} is not a valid value for {name_of}.{name}: {exc}"
             ) from exc
+        # What RedisJSON would refuse inside EXEC is refused before anything is sent.
+        check_value(value, f"{schema.prefix}:*", name)
         # Serialise as the model does (field serializers, aliases, JSON modes)
-        dumped = json.loads(model.model_construct(**{name: value}).model_dump_json(
-            include={name}, by_alias=True))
+        try:
+            dumped = json.loads(model.model_construct(**{name: value}).model_dump_json(
+                include={name}, by_alias=True))
+        except PydanticSerializationError as exc:
+            raise UnstorableValueError(f"{schema.prefix}:*", name, str(exc)) from exc
         (json_key, json_value), = dumped.items()
         steps.append(("JSON.SET", "$" + path_step(json_key), _dumps(json_value)))
         if schema.needs_extras:
