@@ -30,7 +30,7 @@ from ..keys import claim_prefix, key_of
 from ..model import WRITE_OPTIONS
 from ..schema import schema_of
 from ..storable import check_entity, unencodable_field
-from .index import IndexSpec, ensure_index, is_missing_index_error
+from .index import IndexSpec, create, ensure_index, is_missing_index_error
 from .partial import Projection, project, projection, refuse_read_only
 from .protocol import Args, Batch, Call, Exec, Plan, Watch, WatchFailed
 from .query import CompiledFilter, compile_filter
@@ -465,11 +465,7 @@ class RedisCore(Generic[M]):
         marker = f"{self.index.name}\x00created"
         if self.index.name in ready or marker in ready:
             return
-        try:
-            yield Call(("FT.CREATE", self.index.name, *self.index.create_args))
-        except RedisCommandError as exc:
-            if "already exists" not in str(exc).lower():
-                raise
+        yield from create(self.index)
         ready.add(marker)
 
     def select(self, specs: Sequence[Any], ready: MutableSet[str],
