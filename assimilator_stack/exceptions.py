@@ -40,6 +40,23 @@ class UnstorableValueError(InvalidQueryError):
         self.field = field
 
 
+class UnindexedDocumentError(DataLayerError):
+    """A document under the model's prefix cannot be indexed by RediSearch (a value of the
+    wrong JSON type, e.g. written by another program), so queries would silently miss it.
+    ``key`` and ``field`` name it; ``get`` by id still reads it."""
+
+    def __init__(self, key: str, field: str | None, reason: str) -> None:
+        where = f"field {field!r}: " if field else ""
+        super().__init__(
+            f"{key!r} is stored under the model's prefix but RediSearch cannot index it "
+            f"({where}{reason}), so filter, count, stream and bulk update/delete would "
+            "silently miss it. Fix or delete that document (get() by id reads it), or pass "
+            "unindexed='warn' to the repository to only log this"
+        )
+        self.key = key
+        self.field = field
+
+
 class ConcurrencyError(DataLayerError):
     """An entity read inside a unit of work changed before commit; nothing was written."""
 

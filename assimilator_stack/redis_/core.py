@@ -30,6 +30,7 @@ from ..keys import claim_prefix, key_of
 from ..model import WRITE_OPTIONS
 from ..schema import schema_of
 from ..storable import check_entity, unencodable_field
+from .health import IndexHealth, IndexStatus
 from .index import IndexSpec, create, ensure_index, is_missing_index_error
 from .partial import Projection, project, projection, refuse_read_only
 from .protocol import Args, Batch, Call, Exec, Plan, Watch, WatchFailed
@@ -99,7 +100,8 @@ class RedisCore(Generic[M]):
     """Everything a Redis repository does, for one model, as plans."""
 
     def __init__(self, model: type[M], index_timeout: float = 60.0,
-                 query_timeout_ms: int = 0) -> None:
+                 query_timeout_ms: int = 0, unindexed: str = "raise",
+                 index_check_interval: float = 1.0) -> None:
         self.model = model
         self.schema = schema_of(model)
         claim_prefix(self.schema.prefix, model)
@@ -115,6 +117,9 @@ class RedisCore(Generic[M]):
         # (PartialResultError), never returned partially (RESP3 shows the warning; with RESP2
         # set the server's ON_TIMEOUT to FAIL).
         self.query_timeout_ms = query_timeout_ms
+        # Documents the index could not take: raise or warn before queries (health.py).
+        self.health = IndexHealth(self.schema, self.index.name, self.index.key_prefix,
+                                  unindexed, index_check_interval)
 
     # -- keys and entities ------------------------------------------------------------------
 
@@ -458,7 +463,14 @@ class RedisCore(Generic[M]):
         ready.add(_TIMEOUT_POLICY_FACT)
 
     def ensure_index(self, ready: MutableSet[str]) -> Plan[None]:
+        """Before a query: the index exists and has scanned, and no document under the
+        prefix is silently missing from it (checked at a bounded rate, see health.py)."""
         yield from ensure_index(self.index, ready, self.index_timeout)
+        yield from self.health.check(ready)
+
+    def index_status(self, ready: MutableSet[str]) -> Plan[IndexStatus]:
+        yield from ensure_index(self.index, ready, self.index_timeout)
+        return (yield from self.health.status())
 
     def create_index(self, ready: MutableSet[str]) -> Plan[None]:
         """Make sure the index exists (without waiting for it to scan existing keys)."""
