@@ -17,7 +17,7 @@ from pydantic_core import to_json
 
 from .exceptions import InvalidDocumentError
 from .schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
-from .values import index_value, values_at
+from .values import index_value, split_key, values_at
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -39,6 +39,7 @@ class Codec(Generic[M]):
                 field.stored_as_extra,
                 field.lower_alias if field.lower_copy else None,
                 field.multi,
+                field.residual_alias if field.has_residual else None,
             )
             for field in schema.fields.values()
             if field.optional or field.multi or field.stored_as_extra or field.lower_copy
@@ -55,7 +56,7 @@ class Codec(Generic[M]):
     def extras(self, entity: M) -> dict[str, Any]:
         out: dict[str, Any] = {}
         nulls: list[str] = []
-        for read, field, alias, nullable, derived, lower_alias, multi in self._derived:
+        for read, field, alias, nullable, derived, lower_alias, multi, residual in self._derived:
             values = read(entity)
             if not values:
                 if nullable:
@@ -64,6 +65,8 @@ class Codec(Generic[M]):
             if derived:
                 converted = [index_value(field, v) for v in values]
                 out[alias] = converted if multi else converted[0]
+                if residual is not None:
+                    out[residual] = split_key(converted[0])[1]
             if lower_alias is not None:
                 # str.lower: the folding of values.lower, inlined (this runs per save)
                 out[lower_alias] = [v.lower() for v in values] if multi else values[0].lower()

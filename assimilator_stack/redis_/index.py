@@ -28,6 +28,9 @@ def field_attributes(field: FieldSchema) -> Iterator[list[str]]:
     sortable = ["SORTABLE"] if field.sortable else []
     if field.stored_as_extra:
         yield _attribute(_extra_path(field.alias, field.multi), field.alias, "NUMERIC", *sortable)
+        if field.has_residual:  # what the double lost: exact order and equality past 2**53
+            yield _attribute(_extra_path(field.residual_alias, False), field.residual_alias,
+                             "NUMERIC", *sortable)
     elif field.numeric:
         yield _attribute(field.json_path, field.alias, "NUMERIC", *sortable)
     elif field.kind == "bool":

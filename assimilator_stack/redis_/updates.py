@@ -21,7 +21,7 @@ from ..exceptions import InvalidQueryError, UnstorableValueError
 from ..model import WRITE_OPTIONS, RedisModel
 from ..schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, ModelSchema, field_adapter, path_step
 from ..storable import check_value
-from ..values import index_value, lower, values_at
+from ..values import index_value, lower, split_key, values_at
 from .protocol import Args
 
 
@@ -112,6 +112,9 @@ def _extras_steps(schema: ModelSchema, name: str, value: Any
         if field.stored_as_extra:
             converted = [index_value(field, v) for v in found]
             steps.append(_set_or_delete(f"{base}.{field.alias}", converted, field.multi))
+            if field.has_residual:
+                residual = [split_key(k)[1] for k in converted]
+                steps.append(_set_or_delete(f"{base}.{field.residual_alias}", residual, False))
         if field.lower_copy:
             lowered = [lower(v) for v in found]
             steps.append(_set_or_delete(f"{base}.{field.lower_alias}", lowered, field.multi))
