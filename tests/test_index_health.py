@@ -156,6 +156,24 @@ def test_index_status_shows_it(api: str, client: redis.Redis,
     assert (status.indexing_failures, status.unindexed) == (1, ())  # the server never lowers it
 
 
+def test_a_recreated_index_counts_anew(api: str, client: redis.Redis,
+                                       request: pytest.FixtureRequest) -> None:
+    """FLUSHALL drops the index (and its failure count): a bad document after it is found."""
+    repo = make(api, client, request, index_check_interval=0)
+    for i in range(2):
+        other_program_writes(client, f"{BAD}{i}", {"id": f"bad{i}", "price": "x"})
+        with pytest.raises(UnindexedDocumentError):
+            repo.count()
+        client.delete(f"{BAD}{i}")
+    assert repo.count() == 0  # both fixed: the count (2) stays, nothing is missing
+    client.flushall()
+    repo.save(id="ok")
+    other_program_writes(client, BAD, {"id": "bad", "price": "x"})
+    with pytest.raises(UnindexedDocumentError) as err:
+        repo.count()
+    assert err.value.key == BAD
+
+
 @pytest.mark.sync_only
 def test_ft_info_is_asked_at_a_bounded_rate(client: redis.Redis) -> None:
     """The cost: once per pool, then at most once per interval (default 1 s), not per query."""

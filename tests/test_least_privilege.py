@@ -50,17 +50,19 @@ class Job(RedisModel):
         key_prefix: ClassVar[str | None] = PREFIX
 
 
-@pytest.fixture
-def restricted(client: redis.Redis, redis_stack_url: str) -> Iterator[redis.Redis]:
+@pytest.fixture(params=[3, 2], ids=["resp3", "resp2"])
+def restricted(client: redis.Redis, redis_stack_url: str, request: pytest.FixtureRequest
+               ) -> Iterator[redis.Redis]:
     """A client logged in as a fresh least-privilege user (deleted afterwards: the embedded
-    server is shared by the whole test session)."""
+    server is shared by the whole test session), over RESP3 and RESP2."""
     name = f"acl-test-{secrets.token_hex(4)}"
     password = secrets.token_hex(8)
     client.execute_command(
         "ACL", "SETUSER", name, "reset", "on", f">{password}", f"~{PREFIX}:*",
         "resetchannels", "-@all", "+@connection", *LIBRARY_COMMANDS,
     )
-    user = redis.Redis.from_url(redis_stack_url, username=name, password=password)
+    user = redis.Redis.from_url(redis_stack_url, username=name, password=password,
+                                protocol=request.param)
     try:
         yield user
     finally:

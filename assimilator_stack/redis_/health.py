@@ -223,6 +223,7 @@ class _Check:
 
     next_at: float = 0.0
     seen: int = 0
+    seen_key: str | None = None  # with ``seen``: a recreated index (FLUSHALL) counts anew
     bad: UnindexedDocument | None = None
 
 
@@ -264,19 +265,19 @@ class IndexHealth:
             except RedisCommandError:
                 return  # the query that follows reports what is wrong with the index
             failures = failures_of(info_dict(reply))
-            if failures.count > state.seen or state.bad is not None:
+            news = (failures.count, failures.last_key) != (state.seen, state.seen_key)
+            if news or state.bad is not None:
                 bad = yield from self.diagnose(failures)
-                if bad is None and failures.count > state.seen:
+                if bad is None and news and failures.count:
                     logger.warning(
                         "index %r reports %d indexing failure(s) (the server never lowers "
                         "this count); the last one, %r, is resolved now and the server names "
                         "no other. Documents that failed earlier may still be missing from "
                         "queries until they are written again", self.index_name,
                         failures.count, failures.last_key)
-                elif bad is not None and self.mode == "warn" and (
-                        failures.count > state.seen or bad != state.bad):
+                elif bad is not None and self.mode == "warn" and (news or bad != state.bad):
                     logger.warning("%s", UnindexedDocumentError(bad.key, bad.field, bad.reason))
-                state.seen, state.bad = failures.count, bad
+                state.seen, state.seen_key, state.bad = failures.count, failures.last_key, bad
         if state.bad is not None and self.mode == "raise":
             raise UnindexedDocumentError(state.bad.key, state.bad.field, state.bad.reason)
 
