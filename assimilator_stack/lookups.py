@@ -270,7 +270,8 @@ def datetime_condition(field: FieldSchema, op: Literal["eq", "gt", "gte", "lt", 
             beyond = syntax.numeric(field.alias, params, high=d, high_open=True)
             within = below if op == "lt" else syntax.neg(above)
         return syntax.disj([beyond, syntax.conj([same, within])]), True
-    is_exact = abs(key) <= MAX_EXACT_INT  # no stored value rounds onto or across D
+    # No stored value rounds onto or across D (2**53 + 1 rounds to 2**53: strictly below).
+    is_exact = abs(key) < MAX_EXACT_INT
     strict = is_exact  # otherwise include D: a superset
     if op == "eq":
         return syntax.numeric(field.alias, params, d, d), is_exact
@@ -424,7 +425,7 @@ class Between(Lookup):
         if field.kind == "datetime":
             if field.multi:  # one value must be in both bounds: one range (see Compare)
                 frag = syntax.numeric(field.alias, ctx.params, low=float(low), high=float(high))
-                in_range = max(abs(low), abs(high)) <= MAX_EXACT_INT
+                in_range = max(abs(low), abs(high)) < MAX_EXACT_INT
                 return compiled(frag, in_range, arg)
             lo, _ = datetime_condition(field, "gte", low, ctx.params)
             hi, _ = datetime_condition(field, "lte", high, ctx.params)

@@ -61,6 +61,19 @@ def test_the_issue_example(make_repo: RepoFactory) -> None:
     assert repo.count(filter_(when__ne=late)) == 1
 
 
+def test_the_edge_of_the_exact_doubles(make_repo: RepoFactory) -> None:
+    """2**53 + 1 µs rounds to the double of 2**53 µs: a list holding it does not equal 2**53."""
+    repo = make_repo(Event)
+    repo.save(id="a", when=micro(BOUNDARY, 1), many=[micro(BOUNDARY, 1)])
+    for spec in (filter_(many=BOUNDARY), filter_(many__lte=BOUNDARY),
+                 filter_(many__between=(micro(BOUNDARY, -5), BOUNDARY)),
+                 filter_(when=BOUNDARY), filter_(when__lte=BOUNDARY)):
+        assert repo.count(spec) == 0, spec
+    for spec in (filter_(many__gt=BOUNDARY), filter_(when__gt=BOUNDARY),
+                 filter_(many__in=[BOUNDARY, micro(BOUNDARY, 1)])):
+        assert repo.count(spec) == 1, spec
+
+
 def test_order_across_pages(make_repo: RepoFactory) -> None:
     """Keyset pages continue after the exact value (stream reads a few rows at a time)."""
     repo = make_repo(Event)
