@@ -41,12 +41,15 @@ from .exceptions import (
     PartialResultError,
     ReadOnlyEntityError,
     RedisCommandError,
+    UnindexedDocumentError,
+    UnstorableValueError,
     UpdateTargetMissingError,
 )
 from .internal.repository import InternalRepository
 from .internal.unit_of_work import InternalUnitOfWork
 from .markers import Indexed, NotIndexed, Text
 from .model import AssimilatorConfig, RedisModel
+from .redis_.health import IndexStatus, UnindexedDocument
 from .redis_.repository import RedisRepository
 from .redis_.unit_of_work import RedisUnitOfWork
 from .retry import retry_on_conflict
@@ -66,6 +69,7 @@ __all__ = [
     "DataLayerError",
     "FilterSpecification",
     "IndexNotReadyError",
+    "IndexStatus",
     "Indexed",
     "InternalRepository",
     "InternalUnitOfWork",
@@ -90,7 +94,10 @@ __all__ = [
     "Specification",
     "SpecificationList",
     "Text",
+    "UnindexedDocument",
+    "UnindexedDocumentError",
     "UnitOfWork",
+    "UnstorableValueError",
     "UpdateTargetMissingError",
     "async_retry_on_conflict",
     "filter_",

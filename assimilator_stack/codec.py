@@ -18,7 +18,7 @@ from pydantic_core import PydanticSerializationError, to_json
 from . import binary
 from .exceptions import InvalidDocumentError, InvalidEntityError
 from .schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
-from .values import extremes, index_value, values_at
+from .values import extremes, index_value, split_key, values_at
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -42,6 +42,7 @@ class Codec(Generic[M]):
                 field.stored_as_extra,
                 field.lower_alias if field.lower_copy else None,
                 field.multi,
+                field.residual_alias if field.has_residual else None,
                 (field.sort_alias(False), field.sort_alias(True)) if field.extremes else None,
             )
             for field in schema.fields.values()
@@ -68,7 +69,8 @@ class Codec(Generic[M]):
     def extras(self, entity: M) -> dict[str, Any]:
         out: dict[str, Any] = {}
         nulls: list[str] = []
-        for read, field, alias, nullable, derived, lower_alias, multi, ends in self._derived:
+        for (read, field, alias, nullable, derived, lower_alias, multi, residual,
+             ends) in self._derived:
             values = read(entity)
             if not values:
                 if nullable:
@@ -77,6 +79,8 @@ class Codec(Generic[M]):
             if derived:
                 converted = [index_value(field, v) for v in values]
                 out[alias] = converted if multi else converted[0]
+                if residual is not None:
+                    out[residual] = split_key(converted[0])[1]
             if lower_alias is not None:
                 # str.lower: the folding of values.lower, inlined (this runs per save)
                 out[lower_alias] = [v.lower() for v in values] if multi else values[0].lower()

@@ -36,6 +36,35 @@ class InvalidEntityError(DataLayerError, ValueError):
     """
 
 
+class UnstorableValueError(InvalidEntityError):
+    """An entity (or an ``update`` value) holds something RedisJSON would refuse inside the
+    commit or store changed (nesting deeper than 127, an int beyond 64 bits, NaN / infinity,
+    text that is not UTF-8). Raised before anything is sent; ``key`` and ``field`` name it."""
+
+    def __init__(self, key: str, field: str, reason: str) -> None:
+        super().__init__(f"{key!r} cannot be stored: field {field!r}: {reason}. Nothing was "
+                         "written")
+        self.key = key
+        self.field = field
+
+
+class UnindexedDocumentError(DataLayerError):
+    """A document under the model's prefix cannot be indexed by RediSearch (a value of the
+    wrong JSON type, e.g. written by another program), so queries would silently miss it.
+    ``key`` and ``field`` name it; ``get`` by id still reads it."""
+
+    def __init__(self, key: str, field: str | None, reason: str) -> None:
+        where = f"field {field!r}: " if field else ""
+        super().__init__(
+            f"{key!r} is stored under the model's prefix but RediSearch cannot index it "
+            f"({where}{reason}), so filter, count, stream and bulk update/delete would "
+            "silently miss it. Fix or delete that document (get() by id reads it), or pass "
+            "unindexed='warn' to the repository to only log this"
+        )
+        self.key = key
+        self.field = field
+
+
 class ConcurrencyError(DataLayerError):
     """An entity read inside a unit of work changed before commit; nothing was written."""
 

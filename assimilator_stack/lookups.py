@@ -7,8 +7,9 @@ meaning; this file is that meaning in code. Adding a lookup means adding a class
 entry in :data:`LOOKUPS`.
 
 Values are compared as *keys*: numbers (and numeric enums) as IEEE doubles, as RediSearch keeps
-them; datetimes as exact epoch microseconds and dates as days (both as doubles, like the
-NUMERIC index); enums by their value; UUIDs as their canonical string; bools as bools.
+them; datetimes as exact epoch microseconds (ints: the index keeps a double and the rest it
+lost, see :func:`datetime_condition`); dates as days (doubles, like the NUMERIC index); enums by
+their value; UUIDs as their canonical string; bools as bools.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from .exceptions import InvalidQueryError
 from .redis_ import syntax
 from .redis_.syntax import ALL, NONE, Frag, Params
 from .schema import NULLS_ATTRIBUTE, FieldSchema, ModelSchema
-from .values import date_key, datetime_key, lower
+from .values import date_key, datetime_key, lower, split_key
 
 # RediSearch keeps numbers as doubles: integers past 2**53 cannot be told apart.
 MAX_EXACT_INT = 2**53
@@ -88,7 +89,7 @@ def value_key(field: FieldSchema, value: Any) -> Any:
         value = value.value
     kind = field.kind
     if kind == "datetime":
-        return _float(datetime_key(value))
+        return datetime_key(value)
     if kind == "date":
         return _float(date_key(value))
     if kind == "uuid":
@@ -239,6 +240,47 @@ def equal_any(field: FieldSchema, keys: Sequence[Any], params: Params) -> Frag:
     return syntax.tag(field.alias, [str(k) for k in keys], params)
 
 
+def compiled(frag: Frag, is_exact: bool, residual: Any) -> Compiled:
+    return exact(frag) if is_exact else superset(frag, residual)
+
+
+def datetime_condition(field: FieldSchema, op: Literal["eq", "gt", "gte", "lt", "lte"],
+                       key: int, params: Params) -> tuple[Frag, bool]:
+    """A datetime compared exactly with ``key`` (epoch µs), and whether the fragment is exact.
+
+    The index keeps the value as a double ``d``, exact only within ±2**53 µs (about 1685 to
+    2255), and, for single-valued fields, the rest ``r`` it lost (``values.split_key``; 0
+    within that range). (d, r) compares like the exact key: ``gt`` is ``d > D``, or ``d == D``
+    and ``r > R``. The conditions on ``r`` are written so that a document without ``r``
+    (written before it existed; its key was within range) reads as ``r == 0``. A list of
+    datetimes has no per-element pairs: past ±2**53 the double-only condition, widened to
+    include ``D``, selects a superset that Python checks exactly."""
+    d, r = split_key(key)
+    if field.has_residual:
+        rest = field.residual_alias
+        same = syntax.numeric(field.alias, params, d, d)
+        below = syntax.numeric(rest, params, high=r, high_open=True)  # r < R
+        above = syntax.numeric(rest, params, low=r, low_open=True)  # r > R
+        if op == "eq":
+            return syntax.conj([same, syntax.neg(below), syntax.neg(above)]), True
+        if op in ("gt", "gte"):
+            beyond = syntax.numeric(field.alias, params, low=d, low_open=True)
+            within = above if op == "gt" else syntax.neg(below)
+        else:
+            beyond = syntax.numeric(field.alias, params, high=d, high_open=True)
+            within = below if op == "lt" else syntax.neg(above)
+        return syntax.disj([beyond, syntax.conj([same, within])]), True
+    # No stored value rounds onto or across D (2**53 + 1 rounds to 2**53: strictly below).
+    is_exact = abs(key) < MAX_EXACT_INT
+    strict = is_exact  # otherwise include D: a superset
+    if op == "eq":
+        return syntax.numeric(field.alias, params, d, d), is_exact
+    if op in ("gt", "gte"):
+        return syntax.numeric(field.alias, params, low=d,
+                              low_open=op == "gt" and strict), is_exact
+    return syntax.numeric(field.alias, params, high=d, high_open=op == "lt" and strict), is_exact
+
+
 # -- the lookups ------------------------------------------------------------------------------
 
 
@@ -290,6 +332,8 @@ class Eq(Lookup):
         return any(_fold(field, k) == arg for k in keys)
 
     def compile(self, field: FieldSchema, arg: Any, ctx: CompileContext) -> Compiled:
+        if field.kind == "datetime":
+            return compiled(*datetime_condition(field, "eq", arg, ctx.params), arg)
         return exact(equal_any(field, [arg], ctx.params))
 
 
@@ -328,6 +372,7 @@ class Compare(Lookup):
 
     def __init__(self, name: Literal["gt", "gte", "lt", "lte"]) -> None:
         self.name = name
+        self.op = name
 
     def allows(self, field: FieldSchema) -> bool:
         return field.numeric
@@ -347,6 +392,8 @@ class Compare(Lookup):
 
     def compile(self, field: FieldSchema, arg: Any, ctx: CompileContext) -> Compiled:
         op, p = self.name, ctx.params
+        if field.kind == "datetime":
+            return compiled(*datetime_condition(field, self.op, arg, p), arg)
         if op in ("gt", "gte"):
             frag = syntax.numeric(field.alias, p, low=arg, low_open=op == "gt")
         else:
@@ -375,6 +422,14 @@ class Between(Lookup):
 
     def compile(self, field: FieldSchema, arg: Any, ctx: CompileContext) -> Compiled:
         low, high = arg
+        if field.kind == "datetime":
+            if field.multi:  # one value must be in both bounds: one range (see Compare)
+                frag = syntax.numeric(field.alias, ctx.params, low=float(low), high=float(high))
+                in_range = max(abs(low), abs(high)) < MAX_EXACT_INT
+                return compiled(frag, in_range, arg)
+            lo, _ = datetime_condition(field, "gte", low, ctx.params)
+            hi, _ = datetime_condition(field, "lte", high, ctx.params)
+            return exact(syntax.conj([lo, hi]))
         return exact(syntax.numeric(field.alias, ctx.params, low=low, high=high))
 
 
@@ -404,10 +459,18 @@ class In(Lookup):
         return any(_fold(field, k) in wanted for k in keys)
 
     def compile(self, field: FieldSchema, arg: Any, ctx: CompileContext) -> Compiled:
-        frags = [equal_any(field, list(arg.keys), ctx.params)]
+        is_exact = True
+        if field.kind == "datetime":
+            frags = []
+            for key in arg.keys:
+                frag, key_exact = datetime_condition(field, "eq", key, ctx.params)
+                frags.append(frag)
+                is_exact &= key_exact
+        else:
+            frags = [equal_any(field, list(arg.keys), ctx.params)]
         if arg.with_none:
             frags.append(no_value(field, ctx.params))
-        return exact(syntax.disj(frags))
+        return compiled(syntax.disj(frags), is_exact, arg)
 
 
 class All(Lookup):
@@ -421,6 +484,9 @@ class All(Lookup):
         return all(a in have for a in arg)
 
     def compile(self, field: FieldSchema, arg: Any, ctx: CompileContext) -> Compiled:
+        if field.kind == "datetime":
+            parts = [datetime_condition(field, "eq", a, ctx.params) for a in arg]
+            return compiled(syntax.conj(f for f, _ in parts), all(e for _, e in parts), arg)
         return exact(syntax.conj(equal_any(field, [a], ctx.params) for a in arg))
 
 

@@ -93,6 +93,18 @@ class FieldSchema:
         return f"{self.alias}__txt"
 
     @property
+    def residual_alias(self) -> str:
+        """Attribute of a datetime's rounding residual (see ``has_residual``)."""
+        return f"{self.alias}__r"
+
+    @property
+    def has_residual(self) -> bool:
+        """A single-valued datetime: the index holds its epoch microseconds as a double (exact
+        only within ±2**53, until about 2255) and, in ``<alias>__r``, what the double lost
+        (``values.split_key``), so that equality, ranges and order stay exact everywhere."""
+        return self.kind == "datetime" and not self.multi
+
+    @property
     def stored_as_extra(self) -> bool:
         """True when Redis indexes a derived number kept under ``__idx`` (dates)."""
         return self.kind in ("datetime", "date")

@@ -42,6 +42,14 @@ def datetime_key(value: dt.datetime) -> int:
     return (value - _EPOCH) // _MICROSECOND
 
 
+def split_key(key: int) -> tuple[float, int]:
+    """An exact int as (the double RediSearch keeps, the rest): ``key == int(d) + r``. Rounding
+    is monotonic, so (d, r) in lexicographic order is the order of the keys, and ``r`` is 0
+    within ±2**53 (beyond, at most half a step of the double: 16 at year 9999)."""
+    d = float(key)
+    return d, key - int(d)
+
+
 def date_key(value: dt.date) -> int:
     """Days since 1970-01-01."""
     if isinstance(value, dt.datetime):

@@ -23,7 +23,7 @@ from assimilator_stack.aio import AsyncLazyCommand, AsyncRepository, AsyncUnitOf
 T = TypeVar("T")
 
 # What a sync client's flavour is made of; the async twin gets the same.
-_FLAVOUR_KWARGS = ("protocol", "decode_responses")
+_FLAVOUR_KWARGS = ("protocol", "decode_responses", "username", "password")
 
 
 class LoopBridge:

@@ -70,6 +70,19 @@ INSTANTS = [
     dt.datetime(2024, 6, 30, 12, 30),  # naive: UTC
     dt.datetime(2100, 1, 1, tzinfo=UTC),
 ]
+# Past ±2**53 µs (about 1685 and 2255) a double no longer tells microseconds apart: each group
+# shares one double (2**53 + 1 rounds to 2**53), so only exact comparison orders and tells them
+# apart. Drawn as often as the others, so that datasets hold several of one group.
+FAR_INSTANTS = [
+    dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(microseconds=2**53),
+    dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(microseconds=2**53 + 1),
+    dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(microseconds=2**53 - 1),
+    dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    dt.datetime(9999, 12, 31, 23, 59, 59, 999990, tzinfo=UTC),
+    dt.datetime(9999, 12, 31, 23, 59, 59, 999984),  # naive: UTC
+    dt.datetime(1, 1, 1, tzinfo=UTC),
+    dt.datetime(1, 1, 1, 0, 0, 0, 3, tzinfo=UTC),
+]
 DAYS = [dt.date(1969, 12, 31), dt.date(1970, 1, 1), dt.date(2024, 1, 1), dt.date(2024, 2, 29)]
 UUIDS = [uuid.UUID(int=0), uuid.UUID(int=1), uuid.UUID("12345678-1234-5678-1234-567812345678")]
 REGEXES = ["^a", "b$", "(?i)ä", "\\\\", ".", "^$", "a.*b", "[%_]", "\\s", "^\\W", "😀"]
@@ -83,7 +96,7 @@ texts = st.builds(
 )
 ints = st.sampled_from(INTS)
 floats = st.sampled_from(FLOATS)
-instants = st.sampled_from(INSTANTS)
+instants = st.one_of(st.sampled_from(INSTANTS), st.sampled_from(FAR_INSTANTS))
 
 things = st.builds(
     Thing,

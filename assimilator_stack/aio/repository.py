@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import redis.asyncio
 from pydantic import BaseModel
@@ -34,6 +34,8 @@ class AsyncRedisRepository(RedisRepositoryBase[M], AsyncRepository[M]):
 
     def __init__(self, session: redis.asyncio.Redis, model: type[M],
                  index_timeout: float = 60.0, *, query_timeout_ms: int = 0,
-                 core: RedisCore[M] | None = None) -> None:
+                 unindexed: Literal["raise", "warn"] = "raise",
+                 index_check_interval: float = 1.0, core: RedisCore[M] | None = None) -> None:
         super().__init__(session, model, index_timeout, query_timeout_ms=query_timeout_ms,
+                         unindexed=unindexed, index_check_interval=index_check_interval,
                          core=core)

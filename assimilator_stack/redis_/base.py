@@ -10,7 +10,7 @@ a plan is run and which LazyCommand ``lazy=True`` gives.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -69,10 +69,12 @@ class RedisRepositoryBase(Generic[M]):
     model: type[M]
 
     def __init__(self, session: Any, model: type[M], index_timeout: float = 60.0,
-                 *, query_timeout_ms: int = 0, core: RedisCore[M] | None = None) -> None:
+                 *, query_timeout_ms: int = 0, unindexed: Literal["raise", "warn"] = "raise",
+                 index_check_interval: float = 1.0, core: RedisCore[M] | None = None) -> None:
         super().__init__(session=session, model=model)  # type: ignore[call-arg]
         self.core: RedisCore[M] = core or RedisCore(
-            model, index_timeout=index_timeout, query_timeout_ms=query_timeout_ms)
+            model, index_timeout=index_timeout, query_timeout_ms=query_timeout_ms,
+            unindexed=unindexed, index_check_interval=index_check_interval)
         self._session = self.session_type(session, type(self).__name__)
         self._ready = ready_indexes(session)
         self._pending: list[WriteOp] | None = None  # set while inside a unit of work
@@ -214,6 +216,12 @@ class RedisRepositoryBase(Generic[M]):
         """The FT.AGGREGATE (or, for a lookup by id, JSON.MGET) ``filter(*specs)`` sends first,
         as a list of arguments."""
         return self._run(self.core.explain(specs, self._ready))
+
+    def index_status(self) -> Any:
+        """The model's index as the server reports it (an IndexStatus: documents, indexing
+        progress, indexing failures, and the last failing document when it is still missing
+        from the index, naming the field whose value the index cannot take)."""
+        return self._run(self.core.index_status(self._ready))
 
     def refresh(self, obj: M) -> Any:
         return self._run(self._refreshing(obj))

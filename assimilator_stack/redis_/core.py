@@ -23,12 +23,15 @@ from ..exceptions import (
     NotFoundError,
     PartialResultError,
     RedisCommandError,
+    UnstorableValueError,
     UpdateTargetMissingError,
 )
 from ..keys import claim_prefix, key_of
 from ..model import WRITE_OPTIONS
 from ..schema import schema_of
-from .index import IndexSpec, ensure_index, is_missing_index_error
+from ..storable import check_entity, unencodable_field
+from .health import IndexHealth, IndexStatus
+from .index import IndexSpec, create, ensure_index, is_missing_index_error
 from .partial import Projection, project, projection, refuse_read_only
 from .protocol import Args, Batch, Call, Exec, Plan, Watch, WatchFailed
 from .query import CompiledFilter, compile_filter
@@ -97,7 +100,8 @@ class RedisCore(Generic[M]):
     """Everything a Redis repository does, for one model, as plans."""
 
     def __init__(self, model: type[M], index_timeout: float = 60.0,
-                 query_timeout_ms: int = 0) -> None:
+                 query_timeout_ms: int = 0, unindexed: str = "raise",
+                 index_check_interval: float = 1.0) -> None:
         self.model = model
         self.schema = schema_of(model)
         claim_prefix(self.schema.prefix, model)
@@ -113,6 +117,9 @@ class RedisCore(Generic[M]):
         # (PartialResultError), never returned partially (RESP3 shows the warning; with RESP2
         # set the server's ON_TIMEOUT to FAIL).
         self.query_timeout_ms = query_timeout_ms
+        # Documents the index could not take: raise or warn before queries (health.py).
+        self.health = IndexHealth(self.schema, self.index.name, self.index.key_prefix,
+                                  unindexed, index_check_interval)
 
     # -- keys and entities ------------------------------------------------------------------
 
@@ -169,7 +176,15 @@ class RedisCore(Generic[M]):
             condition = "xx"
         elif options.get("only_create"):
             condition = "nx"
-        set_args: Args = ("JSON.SET", key, "$", self.codec.dump(entity))
+        # Whatever RedisJSON would refuse inside EXEC is refused here, before anything is sent
+        # (Redis does not roll back the rest of a commit).
+        check_entity(entity, key)
+        try:
+            body = self.codec.dump(entity)
+        except InvalidEntityError as exc:  # pydantic could not serialise it (codec.dump)
+            cause = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
+            raise UnstorableValueError(key, unencodable_field(entity), str(cause)) from cause
+        set_args: Args = ("JSON.SET", key, "$", body)
         commands: list[Args] = [set_args + ((condition.upper(),) if condition else ())]
         # TTL as with Redis SET: a new TTL, or keep the old one, or clear it (JSON.SET keeps it).
         if options.get("expire_in") is not None:
@@ -449,18 +464,21 @@ class RedisCore(Generic[M]):
         ready.add(_TIMEOUT_POLICY_FACT)
 
     def ensure_index(self, ready: MutableSet[str]) -> Plan[None]:
+        """Before a query: the index exists and has scanned, and no document under the
+        prefix is silently missing from it (checked at a bounded rate, see health.py)."""
         yield from ensure_index(self.index, ready, self.index_timeout)
+        yield from self.health.check(ready)
+
+    def index_status(self, ready: MutableSet[str]) -> Plan[IndexStatus]:
+        yield from ensure_index(self.index, ready, self.index_timeout)
+        return (yield from self.health.status())
 
     def create_index(self, ready: MutableSet[str]) -> Plan[None]:
         """Make sure the index exists (without waiting for it to scan existing keys)."""
         marker = f"{self.index.name}\x00created"
         if self.index.name in ready or marker in ready:
             return
-        try:
-            yield Call(("FT.CREATE", self.index.name, *self.index.create_args))
-        except RedisCommandError as exc:
-            if "already exists" not in str(exc).lower():
-                raise
+        yield from create(self.index)
         ready.add(marker)
 
     def select(self, specs: Sequence[Any], ready: MutableSet[str],

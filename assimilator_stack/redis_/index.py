@@ -29,6 +29,9 @@ def field_attributes(field: FieldSchema) -> Iterator[list[str]]:
     sortable = ["SORTABLE"] if field.sortable and not field.multi else []
     if field.stored_as_extra:
         yield _attribute(_extra_path(field.alias, field.multi), field.alias, "NUMERIC", *sortable)
+        if field.has_residual:  # what the double lost: exact order and equality past 2**53
+            yield _attribute(_extra_path(field.residual_alias, False), field.residual_alias,
+                             "NUMERIC", *sortable)
     elif field.numeric:
         yield _attribute(field.json_path, field.alias, "NUMERIC", *sortable)
     elif field.kind == "bool":
@@ -103,11 +106,7 @@ def ensure_index(
     except RedisCommandError as exc:
         if not _is_unknown_index(exc):
             raise
-        try:
-            yield Call(("FT.CREATE", spec.name, *spec.create_args))
-        except RedisCommandError as create_exc:
-            if "already exists" not in str(create_exc).lower():
-                raise
+        yield from create(spec)
         info = info_dict((yield Call(("FT.INFO", spec.name))))
     deadline = time.monotonic() + timeout
     while _still_indexing(info):
@@ -120,6 +119,35 @@ def ensure_index(
         yield Pause(_POLL_SECONDS)
         info = info_dict((yield Call(("FT.INFO", spec.name))))
     ready.add(spec.name)
+
+
+def create(spec: IndexSpec) -> Plan[None]:
+    """FT.CREATE the index; fine when it already exists, also for a user who may not run
+    FT.CREATE (least privilege: an administrator created the index)."""
+    try:
+        yield Call(("FT.CREATE", spec.name, *spec.create_args))
+    except RedisCommandError as exc:
+        if "already exists" in str(exc).lower():
+            return
+        if not _is_permission_error(exc):
+            raise
+        try:
+            yield Call(("FT.INFO", spec.name))
+        except RedisCommandError as info_exc:
+            if not _is_unknown_index(info_exc):
+                raise
+            raise RedisCommandError(
+                f"the index {spec.name!r} does not exist and this Redis user may not run "
+                f"FT.CREATE ({exc}). Let an administrator create it once (any repository of "
+                "this model run by a user allowed FT.CREATE creates it on first use; its "
+                "arguments are repository.core.index.create_args), or allow FT.CREATE",
+                ("FT.CREATE", spec.name, *spec.create_args),
+            ) from exc
+
+
+def _is_permission_error(exc: Exception) -> bool:
+    message = str(exc).lower()
+    return "noperm" in message or "no permissions" in message
 
 
 def _still_indexing(info: dict[str, object]) -> bool:

@@ -6,12 +6,23 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-_ready: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+class PoolFacts(set[str]):
+    """What is known about the server of one connection pool: ready indexes and facts (as
+    strings), and per index when its indexing failures were last checked (see health.py):
+    ``checks[index] = [monotonic time of the next check, failures already reported]``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checks: dict[str, list[float]] = {}
 
 
-def ready_indexes(client: Any) -> set[str]:
+_ready: weakref.WeakKeyDictionary[Any, PoolFacts] = weakref.WeakKeyDictionary()
+
+
+def ready_indexes(client: Any) -> PoolFacts:
     pool = getattr(client, "connection_pool", client)
     try:
-        return _ready.setdefault(pool, set())
+        return _ready.setdefault(pool, PoolFacts())
     except TypeError:  # not weak-referenceable: no sharing
-        return set()
+        return PoolFacts()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import redis
 from pydantic import BaseModel
@@ -34,8 +34,10 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
     session: redis.Redis
 
     def __init__(self, session: redis.Redis, model: type[M], index_timeout: float = 60.0,
-                 *, query_timeout_ms: int = 0, core: RedisCore[M] | None = None) -> None:
+                 *, query_timeout_ms: int = 0, unindexed: Literal["raise", "warn"] = "raise",
+                 index_check_interval: float = 1.0, core: RedisCore[M] | None = None) -> None:
         super().__init__(session, model, index_timeout, query_timeout_ms=query_timeout_ms,
+                         unindexed=unindexed, index_check_interval=index_check_interval,
                          core=core)
 
     # -- partial entities (only): a field left out is loaded on first access ---------------

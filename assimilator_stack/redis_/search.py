@@ -99,6 +99,9 @@ def sort_keys(schema: ModelSchema, order: Sequence[tuple[str, bool]]) -> tuple[S
             continue
         seen.add(field.name)
         keys.append(_sort_key(field, desc))
+        if field.has_residual:  # then what its double lost: exact order past 2**53 µs
+            keys.append(SortKey(field.name, field.residual_alias, desc, True, False,
+                                f"$.{INDEX_EXTRAS_KEY}.{field.residual_alias}"))
         if field is schema.id_field:  # ids are unique: later keys can never matter
             return tuple(keys)
     keys.append(_sort_key(schema.id_field, False))

@@ -18,10 +18,11 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError
 
 from .. import binary
-from ..exceptions import InvalidEntityError, InvalidQueryError
+from ..exceptions import InvalidEntityError, InvalidQueryError, UnstorableValueError
 from ..model import WRITE_OPTIONS, RedisModel
 from ..schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, ModelSchema, field_adapter, path_step
-from ..values import extremes, index_value, lower, values_at
+from ..storable import check_value
+from ..values import extremes, index_value, lower, split_key, values_at
 from .protocol import Args
 
 
@@ -84,13 +85,15 @@ def build_update(schema: ModelSchema, values: Mapping[str, Any]) -> Update:
             raise InvalidEntityError(
                 f"update(): {raw!r} is not a valid value for {name_of}.{name}: {exc}"
             ) from exc
+        # What RedisJSON would refuse inside EXEC is refused before anything is sent.
+        check_value(value, f"{schema.prefix}:*", name)
         # Serialise as the model does (field serializers, aliases, JSON modes; bytes as base64)
         try:
             dumped = json.loads(binary.dump_json(
                 model, model.model_construct(**{name: value}), include={name}))
         except (PydanticSerializationError, ValueError, TypeError) as exc:
-            raise InvalidEntityError(
-                f"update(): {raw!r} cannot be stored as JSON in {name_of}.{name}: {exc}"
+            raise UnstorableValueError(
+                f"{schema.prefix}:*", name, f"{raw!r} cannot be stored as JSON: {exc}"
             ) from exc
         (json_key, json_value), = dumped.items()
         steps.append(("JSON.SET", "$" + path_step(json_key), _dumps(json_value)))
@@ -112,6 +115,9 @@ def _extras_steps(schema: ModelSchema, name: str, value: Any
         if field.stored_as_extra:
             converted = [index_value(field, v) for v in found]
             steps.append(_set_or_delete(f"{base}.{field.alias}", converted, field.multi))
+            if field.has_residual:
+                residual = [split_key(k)[1] for k in converted]
+                steps.append(_set_or_delete(f"{base}.{field.residual_alias}", residual, False))
         if field.lower_copy:
             lowered = [lower(v) for v in found]
             steps.append(_set_or_delete(f"{base}.{field.lower_alias}", lowered, field.multi))
