@@ -47,7 +47,7 @@ from .search import (
     row_key,
     sort_keys,
 )
-from .updates import build_update
+from .updates import apply_keywords, build_update
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -133,7 +133,7 @@ class RedisCore(Generic[M]):
                    if name in fields and name not in self.model.model_fields}
         try:
             if obj is None:
-                entity = self.model(**fields)
+                entity = self.model.model_validate(apply_keywords(self.model, {}, fields))
             elif isinstance(obj, self.model) and not fields:
                 # A plain BaseModel does not validate assignment: it may hold a wrong value
                 # set since it was made, so it is validated again before it is stored.
@@ -142,7 +142,7 @@ class RedisCore(Generic[M]):
             else:
                 data = dict(obj) if isinstance(obj, (BaseModel, dict)) else obj
                 if fields:
-                    data = {**data, **fields}
+                    data = apply_keywords(self.model, data, fields)
                 entity = self.model.model_validate(data)
         except ValidationError as exc:
             raise InvalidQueryError(f"{self.model.__name__} is not valid: {exc}") from exc
