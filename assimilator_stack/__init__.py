@@ -40,6 +40,7 @@ from .exceptions import (
     PartialResultError,
     ReadOnlyEntityError,
     RedisCommandError,
+    UnitOfWorkError,
     UpdateTargetMissingError,
 )
 from .internal.repository import InternalRepository
@@ -89,6 +90,7 @@ __all__ = [
     "SpecificationList",
     "Text",
     "UnitOfWork",
+    "UnitOfWorkError",
     "UpdateTargetMissingError",
     "async_retry_on_conflict",
     "filter_",
