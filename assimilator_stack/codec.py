@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
 from .exceptions import InvalidDocumentError
+from .keys import id_of, key_of
 from .schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
 from .values import index_value, values_at
 
@@ -27,6 +28,10 @@ class Codec(Generic[M]):
         self.schema = schema
         self.model: type[M] = schema.model  # type: ignore[assignment]
         self._extras = schema.needs_extras
+        # Every entity read is checked to have its key's id (the key is the identity).
+        self._key_start = f"{schema.prefix}:"
+        id_info = schema.model.model_fields["id"]
+        self._id_key = id_info.alias or "id"
         # Models that keep unknown keys would keep __idx too: strip it before validating.
         self._strip = schema.model.model_config.get("extra") in ("allow", "forbid")
         # Only fields that feed __idx, with their settings read once (this runs per save).
@@ -71,20 +76,49 @@ class Codec(Generic[M]):
         return out
 
     def load(self, key: str, raw: str | bytes) -> M:
+        """The entity stored at ``key``. The key is its identity: a document without an id
+        (written by another program) or with another one gets the key's id."""
         try:
             if self._strip:
                 data = json.loads(raw)
                 if isinstance(data, dict):
                     data.pop(INDEX_EXTRAS_KEY, None)
-                return self.model.model_validate(data)
-            return self.model.model_validate_json(raw)
+                entity = self.model.model_validate(data)
+            else:
+                entity = self.model.model_validate_json(raw)
         except ValidationError as exc:
-            fields = tuple(
-                ".".join(str(p) for p in err["loc"]) or "(document)" for err in exc.errors()
-            )
-            raise InvalidDocumentError(key, str(exc), fields) from exc
+            if not any(err["loc"][:1] == (self._id_key,) for err in exc.errors()):
+                raise _invalid(key, exc) from exc
+            return self._load_with_key_id(key, raw)  # the document's id is missing or wrong
         except ValueError as exc:  # not JSON at all
             raise InvalidDocumentError(key, f"not a JSON document: {exc}") from exc
+        if f"{self._key_start}{entity.id}" != key:  # type: ignore[attr-defined]
+            return self._load_with_key_id(key, raw)
+        return entity
+
+    def _load_with_key_id(self, key: str, raw: str | bytes) -> M:
+        key_id = id_of(self.schema.prefix, key)
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise InvalidDocumentError(key, f"not a JSON object: {raw!r}")
+        data.pop(INDEX_EXTRAS_KEY, None)
+        data[self._id_key] = key_id
+        try:
+            entity = self.model.model_validate(data)
+        except ValidationError as exc:
+            raise _invalid(key, exc) from exc
+        read_id: Any = entity.id  # type: ignore[attr-defined]
+        if key_of(self.schema.prefix, read_id) != key:  # e.g. "007" for an int id
+            raise InvalidDocumentError(
+                key, f"the id in the key, {key_id!r}, reads as {read_id!r}, whose key is "
+                f"{key_of(self.schema.prefix, read_id)!r}: an entity read from it could not "
+                "be saved, refreshed or deleted at its key", ("id",))
+        return entity
+
+
+def _invalid(key: str, exc: ValidationError) -> InvalidDocumentError:
+    fields = tuple(".".join(str(p) for p in err["loc"]) or "(document)" for err in exc.errors())
+    return InvalidDocumentError(key, str(exc), fields)
 
 
 def _reader(field: FieldSchema) -> Callable[[Any], list[Any]]:

@@ -234,7 +234,8 @@ class RedisCore(Generic[M]):
     def id_keys(self, query: Query) -> list[str] | None:
         """Keys when the query is a plain lookup by id (served by JSON.GET / JSON.MGET)."""
         node = query.filter
-        if not isinstance(node, Condition) or node.field != "id" or query.order or query.only:
+        # (with only(): JSON.GET of the selected paths per key)
+        if not isinstance(node, Condition) or node.field != "id" or query.order:
             return None
         # None is "no value" (docs/queries.md), and every entity has an id: it matches nothing
         # (it must not become the key "prefix:None").
@@ -543,6 +544,8 @@ class RedisCore(Generic[M]):
         lookup by id). The index is made first, so the command runs as is."""
         read = self.read(specs)
         if read.keys is not None:
+            if read.projection is not None and read.keys:
+                return list(read.projection.command(read.keys[0]))
             return ["JSON.MGET", *read.keys, "."]
         compiled = read.compiled
         assert compiled is not None

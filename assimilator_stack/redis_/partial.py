@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..exceptions import InvalidDocumentError, InvalidQueryError, ReadOnlyEntityError
 from ..model import WRITE_OPTIONS, RedisModel
-from ..schema import field_adapter, path_step
+from ..schema import field_adapter, model_prefix, path_step
 
 READ_ONLY_FLAG = "__assimilator_read_only__"
 
@@ -128,6 +128,8 @@ class Projection:
         names = [tuple(f.replace("__", ".").split(".")) for f in (*fields, "id")]
         self.nodes = _select(model, names, "$", "")
         self.paths: tuple[str, ...] = tuple(dict.fromkeys(self._leaf_paths(self.nodes)))
+        self._key_start = f"{model_prefix(model)}:"
+        self._id = field_adapter(model, "id")
 
     def _leaf_paths(self, nodes: tuple[_Node, ...]) -> list[str]:
         out: list[str] = []
@@ -145,9 +147,18 @@ class Projection:
         data = json.loads(reply)
         by_path: dict[str, Any] = data if len(self.paths) > 1 else {self.paths[0]: data}
         try:
-            return self._build(self.model, self.nodes, by_path)
+            entity = self._build(self.model, self.nodes, by_path)
+            # The key is the identity (as Codec.load): the id is the key's, whatever the
+            # document holds (or lacks).
+            key_id = self._id.validate_python(key[len(self._key_start):])
         except ValidationError as exc:
             raise InvalidDocumentError(key, str(exc)) from exc
+        if f"{self._key_start}{key_id}" != key:
+            raise InvalidDocumentError(key, f"the id in the key reads as {key_id!r}, whose key "
+                                       f"is {self._key_start}{key_id}", ("id",))
+        entity.__dict__["id"] = key_id
+        entity.__pydantic_fields_set__.add("id")
+        return entity
 
     def _build(self, model: type[BaseModel], nodes: tuple[_Node, ...],
                by_path: dict[str, Any]) -> BaseModel:
