@@ -7,12 +7,14 @@ same answers before and after, on the four client flavours, sync and async.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import pytest
 import redis
 
-from assimilator_stack import filter_, only, order
+from assimilator_stack import RedisRepository, filter_, only, order
+from assimilator_stack.testing.pytest_plugin import RedisClientFactory
 from tests.conftest import RepoFactory, UowFactory
 from tests.models import Account
 
@@ -118,3 +120,20 @@ def test_reads_by_id_after_json(any_client: redis.Redis, make_repo: RepoFactory,
     repo.refresh(saved)
     with make_uow(Account, any_client) as uow:
         assert uow.repository.get(filter_(id="j")) == saved
+
+
+@pytest.mark.sync_only
+@pytest.mark.parametrize("single", [False, True], ids=["pool", "single-connection"])
+def test_the_repository_leaves_the_users_connections_alone(
+        redis_client_factory: RedisClientFactory, single: bool) -> None:
+    """The repository's view of the client shares its pool: dropping the repository closes
+    nothing of the user's (same server-side connection before and after)."""
+    user = redis_client_factory(single_connection_client=single)
+    before = user.client_id()
+    repo = RedisRepository(user, Account)
+    repo.save(id="a", username="ann")
+    assert repo.get(filter_(id="a")).username == "ann"
+    del repo
+    gc.collect()
+    assert user.client_id() == before
+    assert user.execute_command("JSON.GET", "t:account:a") is not None
