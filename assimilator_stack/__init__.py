@@ -42,6 +42,7 @@ from .exceptions import (
     ReadOnlyEntityError,
     RedisCommandError,
     UnindexedDocumentError,
+    UnitOfWorkError,
     UnstorableValueError,
     UpdateTargetMissingError,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "UnindexedDocument",
     "UnindexedDocumentError",
     "UnitOfWork",
+    "UnitOfWorkError",
     "UnstorableValueError",
     "UpdateTargetMissingError",
     "async_retry_on_conflict",

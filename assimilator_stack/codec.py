@@ -17,6 +17,7 @@ from pydantic_core import PydanticSerializationError, to_json
 
 from . import binary
 from .exceptions import InvalidDocumentError, InvalidEntityError
+from .keys import id_of, key_of
 from .schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
 from .values import extremes, index_value, split_key, values_at
 
@@ -28,6 +29,10 @@ class Codec(Generic[M]):
         self.schema = schema
         self.model: type[M] = schema.model  # type: ignore[assignment]
         self._extras = schema.needs_extras
+        # Every entity read is checked to have its key's id (the key is the identity).
+        self._key_start = f"{schema.prefix}:"
+        id_info = schema.model.model_fields["id"]
+        self._id_key = id_info.alias or "id"
         # Models that keep unknown keys would keep __idx too: strip it before validating.
         self._strip = schema.model.model_config.get("extra") in ("allow", "forbid")
         # bytes fields are stored as base64 text (binary.py); other models take the fast path.
@@ -90,25 +95,57 @@ class Codec(Generic[M]):
         return out
 
     def load(self, key: str, raw: str | bytes) -> M:
+        """The entity stored at ``key``. The key is its identity: a document without an id
+        (written by another program) or with another one gets the key's id."""
         try:
             if self._binary:
                 data = binary.load_data(self.model, raw)
                 if isinstance(data, dict):
                     data.pop(INDEX_EXTRAS_KEY, None)
-                return self.model.model_validate(data)
-            if self._strip:
+                entity = self.model.model_validate(data)
+            elif self._strip:
                 data = json.loads(raw)
                 if isinstance(data, dict):
                     data.pop(INDEX_EXTRAS_KEY, None)
-                return self.model.model_validate(data)
-            return self.model.model_validate_json(raw)
+                entity = self.model.model_validate(data)
+            else:
+                entity = self.model.model_validate_json(raw)
         except ValidationError as exc:
-            fields = tuple(
-                ".".join(str(p) for p in err["loc"]) or "(document)" for err in exc.errors()
-            )
-            raise InvalidDocumentError(key, str(exc), fields) from exc
+            if not any(err["loc"][:1] == (self._id_key,) for err in exc.errors()):
+                raise _invalid(key, exc) from exc
+            return self._load_with_key_id(key, raw)  # the document's id is missing or wrong
         except ValueError as exc:  # not JSON at all (or a bytes field that is not base64)
             raise InvalidDocumentError(key, f"not a JSON document: {exc}") from exc
+        if f"{self._key_start}{entity.id}" != key:  # type: ignore[attr-defined]
+            return self._load_with_key_id(key, raw)
+        return entity
+
+    def _load_with_key_id(self, key: str, raw: str | bytes) -> M:
+        key_id = id_of(self.schema.prefix, key)
+        try:
+            data = binary.load_data(self.model, raw) if self._binary else json.loads(raw)
+        except ValueError as exc:
+            raise InvalidDocumentError(key, f"not a JSON document: {exc}") from exc
+        if not isinstance(data, dict):
+            raise InvalidDocumentError(key, f"not a JSON object: {raw!r}")
+        data.pop(INDEX_EXTRAS_KEY, None)
+        data[self._id_key] = key_id
+        try:
+            entity = self.model.model_validate(data)
+        except ValidationError as exc:
+            raise _invalid(key, exc) from exc
+        read_id: Any = entity.id  # type: ignore[attr-defined]
+        if key_of(self.schema.prefix, read_id) != key:  # e.g. "007" for an int id
+            raise InvalidDocumentError(
+                key, f"the id in the key, {key_id!r}, reads as {read_id!r}, whose key is "
+                f"{key_of(self.schema.prefix, read_id)!r}: an entity read from it could not "
+                "be saved, refreshed or deleted at its key", ("id",))
+        return entity
+
+
+def _invalid(key: str, exc: ValidationError) -> InvalidDocumentError:
+    fields = tuple(".".join(str(p) for p in err["loc"]) or "(document)" for err in exc.errors())
+    return InvalidDocumentError(key, str(exc), fields)
 
 
 def _reader(field: FieldSchema) -> Callable[[Any], list[Any]]:

@@ -118,6 +118,11 @@ class ConnectionFailedError(DataLayerError):
     """Redis could not be reached or did not answer in time."""
 
 
+class UnitOfWorkError(DataLayerError, RuntimeError):
+    """A unit of work used outside its block: ``commit()`` without ``with uow:``, a write
+    through ``uow.repository`` outside the block, or ``with uow:`` inside itself."""
+
+
 class RedisCommandError(DataLayerError):
     """Redis rejected a command (the server's message is kept)."""
 

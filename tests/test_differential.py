@@ -174,14 +174,41 @@ def str_argument(draw: st.DrawFn, lookup: str) -> Any:
 
 
 @st.composite
+def _edited(draw: st.DrawFn, word: str) -> str:
+    """``word`` with up to two random edits (so fuzzy terms land near stored words)."""
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(0, len(word)))
+        edit = draw(st.sampled_from(["insert", "delete", "replace", "swap"]))
+        letter = draw(st.sampled_from("aeRß"))
+        if edit == "insert" or not word:
+            word = word[:at] + letter + word[at:]
+        elif edit == "swap" and len(word) >= 2:
+            at = min(at, len(word) - 2)
+            word = word[:at] + word[at + 1] + word[at] + word[at + 2:]
+        else:
+            at = min(at, len(word) - 1)
+            word = word[:at] + ("" if edit == "delete" else letter) + word[at + 1:]
+    return word or "a"
+
+
+@st.composite
 def search_argument(draw: st.DrawFn) -> str:
     parts = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=2))
-    roll = draw(st.integers(0, 3))
+    roll = draw(st.integers(0, 6))
+    long_word = draw(st.sampled_from([w for w in WORDS if len(w) >= 2]))
     if roll == 0 and len(parts) == 2:
         return f'"{parts[0]} {parts[1]}"'
     if roll == 1:
-        word = draw(st.sampled_from([w for w in WORDS if len(w) >= 2]))
-        return word[:draw(st.integers(2, len(word)))] + "*"
+        return long_word[:draw(st.integers(2, len(long_word)))] + "*"
+    if roll == 2:  # a suffix
+        return "*" + long_word[draw(st.integers(0, len(long_word) - 2)):]
+    if roll == 3:  # an infix
+        start = draw(st.integers(0, len(long_word) - 2))
+        return "*" + long_word[start:draw(st.integers(start + 2, len(long_word)))] + "*"
+    if roll == 4:  # a fuzzy term, maybe next to a word
+        marks = "%" * draw(st.integers(1, 3))
+        fuzzy = marks + draw(_edited(parts[0])) + marks
+        return fuzzy if len(parts) == 1 else f"{fuzzy} {parts[1]}"
     return " ".join(parts)
 
 

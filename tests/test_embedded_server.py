@@ -23,6 +23,7 @@ from assimilator_stack.testing.binaries import (
     REDIS_MODULES_ENV,
     REDIS_SERVER_ENV,
     find_modules,
+    find_redis_server,
 )
 from assimilator_stack.testing.pytest_plugin import (
     AsyncRedisClientFactory,
@@ -36,6 +37,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX processes
 def _binaries_available() -> bool:
     try:
         RedisStackServer()  # cheap; binaries are looked up on start
+        find_redis_server()
         find_modules()
     except ServerNotAvailableError:
         return False
@@ -44,7 +46,7 @@ def _binaries_available() -> bool:
 
 needs_binaries = pytest.mark.skipif(
     not _binaries_available() or bool(os.environ.get(REDIS_MODULES_ENV) == ""),
-    reason="embedded server binaries not installed",
+    reason="needs the embedded server binaries (the server extra): tests the embedded server",
 )
 
 

@@ -126,8 +126,8 @@ def test_a_query_waits_for_the_scan_of_existing_keys_bounded(redis_client: redis
         if i % 10_000 == 9_999:
             pipe.execute()
     pipe.execute()
-    assert hasty.core.codec.load("x", templates[3].replace("k@", "k00003")) == \
-        Thing(id="k00003", age=3)
+    third = templates[3].replace("k@", "k00003")
+    assert hasty.core.codec.load(hasty.core.key("k00003"), third) == Thing(id="k00003", age=3)
     with pytest.raises(IndexNotReadyError, match=r"still indexing existing keys.*done"):
         hasty.count()
     name = hasty.core.index.name

@@ -340,11 +340,14 @@ class TutorialUser(RedisModel):
 def test_adaptive_specifications_tutorial(kind: str, client: redis.Redis,
                                           request: pytest.FixtureRequest) -> None:
     bridge = request.getfixturevalue("bridge") if "async" in kind else None
-    repository = uow_factory(kind, client, bridge, TutorialUser)().repository
+    uow = uow_factory(kind, client, bridge, TutorialUser)()
+    repository = uow.repository
     data = {"Andrey": [5.0, 1.0], "Andrey-2": [3.0], "xAndreyx": [], "Bob": [0.5],
             "Andrey-3": [9.0, 2.0]}
-    for name, amounts in data.items():
-        repository.save(username=name, balances=[{"amount": a} for a in amounts])
+    with uow:  # writes through uow.repository belong inside its block
+        for name, amounts in data.items():
+            repository.save(username=name, balances=[{"amount": a} for a in amounts])
+        uow.commit()
 
     users = repository.filter(  # read_users, as the tutorial writes it
         filter_(username__like="%Andrey%"),

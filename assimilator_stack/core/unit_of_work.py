@@ -8,6 +8,18 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 U = TypeVar("U", bound="UnitOfWork")
+
+# What a unit of work's repository says when it is used outside the block (UnitOfWorkError).
+OUTSIDE_COMMIT = (
+    "commit() outside `with uow:` has nothing to send: writes through uow.repository are "
+    "queued only inside the block, and commit() must be called there"
+)
+OUTSIDE_WRITE = (
+    "a write through uow.repository outside `with uow:` would not be part of any commit; "
+    "write inside the block (then uow.commit()), or through the repository itself to "
+    "write at once"
+)
+NESTED_BEGIN = "`with uow:` inside a block of the same unit of work; use one block"
 A = TypeVar("A", bound="AsyncUnitOfWork")
 
 

@@ -23,11 +23,13 @@ from pydantic import BaseModel
 from ..core.lazy import LazyCommand
 from ..core.repository import Repository
 from ..core.specs import Query, Specification, collect, exactly_one
+from ..core.unit_of_work import NESTED_BEGIN, OUTSIDE_COMMIT, OUTSIDE_WRITE
 from ..exceptions import (
     AlreadyExistsError,
     ConcurrencyError,
     InvalidQueryError,
     NotFoundError,
+    UnitOfWorkError,
     UpdateTargetMissingError,
 )
 from ..redis_.core import RedisCore, WriteOp
@@ -79,12 +81,14 @@ class InternalRepository(Repository[M]):
         # Partial entities (only) load what they left out on first access, as with the sync
         # RedisRepository; the async twin turns it off, as AsyncRedisRepository cannot.
         self.deferred_loading = True
+        self._of_unit_of_work = False  # uow.repository: writes only inside the block
 
     def for_unit_of_work(self) -> InternalRepository[M]:
         """A repository for one unit of work: same dict and model, its own queue."""
-        made = InternalRepository(self.session, self.model, clock=self.clock, core=self.core)
-        made.deferred_loading = self.deferred_loading
-        return made
+        view = InternalRepository(self.session, self.model, clock=self.clock, core=self.core)
+        view.deferred_loading = self.deferred_loading
+        view._of_unit_of_work = True
+        return view
 
     # -- the dict as a database -------------------------------------------------------------
 
@@ -177,7 +181,12 @@ class InternalRepository(Repository[M]):
             for args in op.commands:
                 self._apply(args)
 
+    def _writable(self) -> None:
+        if self._pending is None and self._of_unit_of_work:
+            raise UnitOfWorkError(OUTSIDE_WRITE)
+
     def _write(self, op: WriteOp) -> None:
+        self._writable()
         if self._pending is not None:
             self._pending.append(op)
         else:
@@ -192,11 +201,15 @@ class InternalRepository(Repository[M]):
     # -- what a unit of work drives ----------------------------------------------------------
 
     def _begin(self) -> None:
+        if self._pending is not None:
+            raise UnitOfWorkError(NESTED_BEGIN)
         self._pending = []
         self._watched = {}
 
     def _commit(self) -> None:
-        ops, self._pending = self._pending or [], []
+        if self._pending is None:
+            raise UnitOfWorkError(OUTSIDE_COMMIT)
+        ops, self._pending = self._pending, []
         watched, self._watched = self._watched, {}
         self._commit_ops(ops, watched)
 
@@ -327,6 +340,7 @@ class InternalRepository(Repository[M]):
         if _is_selection(obj) or (obj is None and specs):
             selection = specs if obj is None else (obj, *specs)
             update = build_update(self.core.schema, values)  # checked first, as in Redis
+            self._writable()
             keys = self._select_keys(selection)
             for key in keys:
                 self._write(WriteOp(key=key, commands=update.commands(key)))
@@ -344,6 +358,7 @@ class InternalRepository(Repository[M]):
         if obj is None and not specs:
             return 0
         if _is_selection(obj) or obj is None:
+            self._writable()
             keys = self._select_keys(specs if obj is None else (obj, *specs))
             for key in keys:
                 self._write(self.core.delete_op(key))

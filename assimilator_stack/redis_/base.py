@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 from pydantic import BaseModel
 
 from ..core.specs import Specification
-from ..exceptions import InvalidQueryError, NotFoundError
+from ..core.unit_of_work import NESTED_BEGIN, OUTSIDE_COMMIT, OUTSIDE_WRITE
+from ..exceptions import InvalidQueryError, NotFoundError, UnitOfWorkError
 from .core import Read, RedisCore, WriteOp
 from .driver import SyncSession
 from .partial import complete, is_read_only, make_whole, revalidated
@@ -79,11 +80,14 @@ class RedisRepositoryBase(Generic[M]):
         self._ready = ready_indexes(session)
         self._pending: list[WriteOp] | None = None  # set while inside a unit of work
         self._watching = False
+        self._of_unit_of_work = False  # uow.repository: writes only inside the block
 
     def for_unit_of_work(self: R) -> R:
         """A repository for one unit of work: same client and model, its own watched
         connection and queue of writes."""
-        return type(self)(self.session, self.model, core=self.core)
+        view = type(self)(self.session, self.model, core=self.core)
+        view._of_unit_of_work = True
+        return view
 
     def _run(self, plan: Plan[T]) -> Any:
         """The plan's value (sync) or a coroutine giving it (async)."""
@@ -92,12 +96,16 @@ class RedisRepositoryBase(Generic[M]):
     # -- what a unit of work drives ----------------------------------------------------------
 
     def _begin(self) -> Any:
+        if self._pending is not None:
+            raise UnitOfWorkError(NESTED_BEGIN)
         self._pending = []
         self._watching = False
         return self._run(released(_nothing()))
 
     def _commit(self) -> Any:
-        ops, self._pending = self._pending or [], []
+        if self._pending is None:
+            raise UnitOfWorkError(OUTSIDE_COMMIT)
+        ops, self._pending = self._pending, []
         watched, self._watching = self._watching, False
         return self._run(released(
             self.core.commit(ops, reads_watched=watched, ready=self._ready)))
@@ -129,6 +137,8 @@ class RedisRepositoryBase(Generic[M]):
     def _writing(self, op: WriteOp) -> Plan[None]:
         if self._pending is not None:
             self._pending.append(op)
+        elif self._of_unit_of_work:
+            raise UnitOfWorkError(OUTSIDE_WRITE)
         else:
             yield from released(self.core.commit([op], reads_watched=False, ready=self._ready))
 
@@ -144,6 +154,9 @@ class RedisRepositoryBase(Generic[M]):
     def _bulk(self, plan: Plan[tuple[int, list[WriteOp]]]) -> Plan[int]:
         """A bulk update / delete: written now, or (unit of work) its keys watched and its
         writes queued. Returns how many entities it changed (or will)."""
+        if self._pending is None and self._of_unit_of_work:
+            plan.close()
+            raise UnitOfWorkError(OUTSIDE_WRITE)
         if self._pending is None:
             done, _ = yield from released(plan)
             return done

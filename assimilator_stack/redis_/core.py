@@ -51,7 +51,7 @@ from .search import (
     row_key,
     sort_keys,
 )
-from .updates import build_update
+from .updates import apply_keywords, build_update
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -141,7 +141,7 @@ class RedisCore(Generic[M]):
                    if name in fields and name not in self.model.model_fields}
         try:
             if obj is None:
-                entity = self.model(**fields)
+                entity = self.model.model_validate(apply_keywords(self.model, {}, fields))
             elif isinstance(obj, self.model) and not fields:
                 # A plain BaseModel does not validate assignment: it may hold a wrong value
                 # set since it was made, so it is validated again before it is stored.
@@ -150,7 +150,7 @@ class RedisCore(Generic[M]):
             else:
                 data = dict(obj) if isinstance(obj, (BaseModel, dict)) else obj
                 if fields:
-                    data = {**data, **fields}
+                    data = apply_keywords(self.model, data, fields)
                 entity = self.model.model_validate(data)
         except ValidationError as exc:
             raise InvalidEntityError(f"{self.model.__name__} is not valid: {exc}") from exc
@@ -250,7 +250,8 @@ class RedisCore(Generic[M]):
     def id_keys(self, query: Query) -> list[str] | None:
         """Keys when the query is a plain lookup by id (served by JSON.GET / JSON.MGET)."""
         node = query.filter
-        if not isinstance(node, Condition) or node.field != "id" or query.order or query.only:
+        # (with only(): JSON.GET of the selected paths per key)
+        if not isinstance(node, Condition) or node.field != "id" or query.order:
             return None
         # None is "no value" (docs/queries.md), and every entity has an id: it matches nothing
         # (it must not become the key "prefix:None").
@@ -562,6 +563,8 @@ class RedisCore(Generic[M]):
         lookup by id). The index is made first, so the command runs as is."""
         read = self.read(specs)
         if read.keys is not None:
+            if read.projection is not None and read.keys:
+                return list(read.projection.command(read.keys[0]))
             return ["JSON.MGET", *read.keys, "."]
         compiled = read.compiled
         assert compiled is not None

@@ -11,6 +11,7 @@ without an event loop (with a sync client it never suspends); AsyncSession
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
@@ -75,6 +76,24 @@ def _queued(pipe: Any, commands: Iterable[Args]) -> Any:
     return pipe
 
 
+def without_callbacks(client: Any) -> Any:
+    """The client the library sends its commands through: ``client``'s class, pool, retry
+    policy and settings, with an empty response-callback table of its own.
+
+    redis-py's ``.json()`` / ``.ft()`` (and ``set_response_callback``) change the callback table
+    of the whole client, and so the replies every later command gets. The library reads raw
+    replies (normalised in replies.py), so nothing a user installs on the client reaches it.
+    Nothing is copied per call: each command costs what it did.
+    """
+    view = copy.copy(client)
+    view.response_callbacks = {}  # pipelines made from the view take this table too
+    # A single-connection client keeps its connection: the view takes pool connections, and
+    # closing or collecting the view never closes what belongs to the user's client.
+    view.connection = None
+    view.auto_close_connection_pool = False
+    return view
+
+
 class Session:
     """A client plus, while a unit of work watches keys, the pipeline that holds the WATCH.
 
@@ -91,7 +110,7 @@ class Session:
                 f"{self.client_type.__qualname__}(...), got {type(client).__name__}; "
                 "RedisRepository takes redis.Redis, AsyncRedisRepository redis.asyncio.Redis"
             )
-        self.client: Any = client  # redis-py's command methods are untyped
+        self.client: Any = without_callbacks(client)  # redis-py's methods are untyped
         self._pinned: Any = None  # a redis-py Pipeline holding WATCH
         self._watch_lost = False
 

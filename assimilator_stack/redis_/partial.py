@@ -27,7 +27,7 @@ from ..exceptions import (
     ReadOnlyEntityError,
 )
 from ..model import WRITE_OPTIONS, RedisModel
-from ..schema import field_adapter, path_step
+from ..schema import field_adapter, model_prefix, path_step
 
 READ_ONLY_FLAG = "__assimilator_read_only__"
 
@@ -125,7 +125,7 @@ def revalidated(codec: Any, entity: Any) -> Any:
     """A completed partial entity, validated as a whole (its values were set without
     validation): what it would be stored as, read back. InvalidEntityError if it does not
     fit its model."""
-    key = f"{type(entity).__name__}:{getattr(entity, 'id', '')}"
+    key = f"{codec.schema.prefix}:{getattr(entity, 'id', '')}"  # its key: the id is kept
     try:
         return codec.load(key, codec.dump(entity))
     except InvalidDocumentError as exc:
@@ -252,6 +252,8 @@ class Projection:
         names = [tuple(f.replace("__", ".").split(".")) for f in (*fields, "id")]
         self.nodes = _select(model, names, "$", "")
         self.paths: tuple[str, ...] = tuple(dict.fromkeys(self._leaf_paths(self.nodes)))
+        self._key_start = f"{model_prefix(model)}:"
+        self._id = field_adapter(model, "id")
 
     def _leaf_paths(self, nodes: tuple[_Node, ...]) -> list[str]:
         out: list[str] = []
@@ -274,11 +276,20 @@ class Projection:
         data = json.loads(reply)
         by_path: dict[str, Any] = data if len(self.paths) > 1 else {self.paths[0]: data}
         try:
-            return self._build(self.model, self.nodes, by_path)
+            entity = self._build(self.model, self.nodes, by_path)
+            # The key is the identity (as Codec.load): the id is the key's, whatever the
+            # document holds (or lacks).
+            key_id = self._id.validate_python(key[len(self._key_start):])
         except ValidationError as exc:
             raise InvalidDocumentError(key, str(exc)) from exc
         except ValueError as exc:  # a bytes value that is not base64, lists out of step
             raise InvalidDocumentError(key, str(exc)) from exc
+        if f"{self._key_start}{key_id}" != key:
+            raise InvalidDocumentError(key, f"the id in the key reads as {key_id!r}, whose key "
+                                       f"is {self._key_start}{key_id}", ("id",))
+        entity.__dict__["id"] = key_id
+        entity.__pydantic_fields_set__.add("id")
+        return entity
 
     def _build(self, model: type[BaseModel], nodes: tuple[_Node, ...],
                by_path: dict[str, Any]) -> BaseModel:

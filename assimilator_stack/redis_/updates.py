@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError
@@ -138,3 +139,78 @@ def _set_or_delete(path: str, values: list[Any], multi: bool
     if not values:
         return ("JSON.DEL", path, None)
     return ("JSON.SET", path, _dumps(values if multi else values[0]))
+
+
+# -- keywords of save(**fields) and update(entity, **values) ---------------------------------
+
+def _field_named(model: type[BaseModel], name: str) -> str | None:
+    """The field ``name`` designates (by name or by alias), or None."""
+    if name in model.model_fields:
+        return name
+    for field_name, info in model.model_fields.items():
+        if name in (info.alias, info.validation_alias):
+            return field_name
+    return None
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    """The model class of a field holding one nested model (``X`` or ``X | None``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) in (Union, UnionType):
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            return _nested_model(members[0])
+    return None
+
+
+def _refuse(model: type[BaseModel], keyword: str, why: str) -> InvalidQueryError:
+    names = [n for n in model.model_fields if n not in WRITE_OPTIONS]
+    return InvalidQueryError(
+        f"{model.__name__}: keyword {keyword!r} {why}; its fields: {', '.join(names)}"
+    )
+
+
+def apply_keywords(model: type[BaseModel], data: dict[str, Any], fields: Mapping[str, Any]
+                   ) -> dict[str, Any]:
+    """``data`` (an entity as field -> value) with the keywords of save()/update(entity)
+    applied: a field by name or alias, or ``a__b`` for field ``b`` of the nested model in field
+    ``a`` (which must hold one). Anything else is refused, never dropped (a model with
+    ``extra="allow"`` keeps unknown top-level names, as pydantic does)."""
+    out = dict(data)
+    nested: list[tuple[str, Any]] = []
+    for keyword, value in fields.items():
+        if _field_named(model, keyword) is not None or keyword in WRITE_OPTIONS:
+            out[keyword] = value
+        elif "__" in keyword and _field_named(model, keyword.split("__", 1)[0]) is not None:
+            nested.append((keyword, value))  # after the whole fields they may refer to
+        elif model.model_config.get("extra") == "allow":
+            out[keyword] = value
+        else:
+            raise _refuse(model, keyword, "is not a field")
+    for keyword, value in nested:
+        _set_nested(model, out, keyword, keyword.split("__"), value)
+    return out
+
+
+def _set_nested(model: type[BaseModel], container: dict[str, Any], keyword: str,
+                parts: list[str], value: Any) -> None:
+    name = _field_named(model, parts[0])
+    if name is None:
+        raise _refuse(model, keyword, f"names {parts[0]!r}, not a field of {model.__name__}")
+    info = model.model_fields[name]
+    slot = name if name in container or info.alias not in container else info.alias
+    if len(parts) == 1:
+        container[slot] = value
+        return
+    inner_model = _nested_model(info.annotation)
+    if inner_model is None:
+        raise _refuse(model, keyword, f"goes inside {name!r}, which does not hold one nested "
+                      "model (set the whole field)")
+    current = container.get(slot)
+    if not isinstance(current, (BaseModel, dict)):
+        raise _refuse(model, keyword, f"goes inside {name!r}, which holds no model "
+                      f"({current!r}; set the whole field)")
+    inner = dict(current)
+    _set_nested(inner_model, inner, keyword, parts[1:], value)
+    container[slot] = inner
