@@ -232,12 +232,16 @@ WORKERS = 100
 JOBS = 300
 
 
-def claim_jobs(url: str, me: str) -> list[str]:
-    """One worker process: claim jobs until none is left (each claim a unit of work)."""
+def claim_jobs(url: str, me: str) -> tuple[list[str], int]:
+    """One worker process: claim jobs until none is left (each claim a unit of work); the
+    jobs it claimed and how many units of work it ran."""
     client = redis.Redis.from_url(url)
     uow = RedisUnitOfWork(repository=RedisRepository(session=client, model=Job))
+    runs = 0
 
     def claim() -> str | None:
+        nonlocal runs
+        runs += 1
         with uow:
             repo = uow.repository
             found = repo.filter(filter_(status="new"), paginate(limit=1))
@@ -255,11 +259,12 @@ def claim_jobs(url: str, me: str) -> list[str]:
             continue  # lost 20 times in a row: try again
         if got is None:
             client.close()
-            return claimed
+            return claimed, runs
         claimed.append(got)
 
 
-def check_claims(client: redis.Redis, claims: dict[str, list[str]]) -> None:
+def check_claims(client: redis.Redis, claims: dict[str, list[str]], runs: int) -> None:
+    assert runs > JOBS + WORKERS, "the workers never raced"  # conflicts were retried
     every = [job for jobs in claims.values() for job in jobs]
     assert len(every) == len(set(every)), f"{len(every) - len(set(every))} double claims"
     assert sorted(every) == sorted(f"j{i}" for i in range(JOBS))
@@ -276,12 +281,15 @@ def test_hundred_processes_claim_each_job_once(make_repo: RepoFactory, client: r
     repo.count()  # the index exists before the workers start
     names = [f"w{i}" for i in range(WORKERS)]
     results = run_processes(claim_jobs, [(redis_stack_url, me) for me in names])
-    check_claims(client, dict(zip(names, results)))
+    check_claims(client, {me: jobs for me, (jobs, _) in zip(names, results)},
+                 sum(runs for _, runs in results))
 
 
 @pytest.mark.sync_only
 def test_hundred_tasks_claim_each_job_once(client: redis.Redis, redis_stack_url: str) -> None:
     make_jobs(RedisRepository(session=client, model=Job), ["new"] * JOBS)
+
+    runs = 0
 
     async def main() -> dict[str, list[str]]:
         session = redis.asyncio.Redis.from_url(redis_stack_url, max_connections=200)
@@ -291,6 +299,8 @@ def test_hundred_tasks_claim_each_job_once(client: redis.Redis, redis_stack_url:
             uow = AsyncRedisUnitOfWork(repository=repo)
 
             async def claim() -> str | None:
+                nonlocal runs
+                runs += 1
                 async with uow:
                     mine = uow.repository
                     found = await mine.filter(filter_(status="new"), paginate(limit=1))
@@ -318,4 +328,5 @@ def test_hundred_tasks_claim_each_job_once(client: redis.Redis, redis_stack_url:
             await session.aclose()
         return dict(zip(names, found))
 
-    check_claims(client, asyncio.run(main()))
+    claims = asyncio.run(main())
+    check_claims(client, claims, runs)
