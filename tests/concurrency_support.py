@@ -58,16 +58,16 @@ def run_processes(target: Callable[..., Any], args: list[tuple[Any, ...]],
 
 @contextlib.contextmanager
 def after_search(*actions: Callable[[], None]) -> Iterator[list[int]]:
-    """Run ``actions[i]`` (another client's write) right after the i-th FT.AGGREGATE reply of
-    any repository in this process: between a search and whatever the plan does next (WATCH,
-    JSON.MGET, MULTI/EXEC). Works for both drivers; yields a list whose length says how many
-    actions ran."""
+    """Run ``actions[i]`` (another client's write) right after the i-th search (FT.AGGREGATE
+    or FT.SEARCH) reply of any repository in this process: between a search and whatever the
+    plan does next (WATCH, JSON.MGET, MULTI/EXEC). Works for both drivers; yields a list whose
+    length says how many actions ran."""
     fired: list[int] = []
     original = Session.perform
 
     def perform(self: Session, request: Request) -> Any:
         reply = original(self, request)
-        if not (isinstance(request, Call) and request.args[0] == "FT.AGGREGATE"
+        if not (isinstance(request, Call) and request.args[0] in ("FT.AGGREGATE", "FT.SEARCH")
                 and len(fired) < len(actions)):
             return reply
         action = actions[len(fired)]

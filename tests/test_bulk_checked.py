@@ -124,6 +124,23 @@ def test_a_batch_that_keeps_changing_raises_and_says_what_was_written(
     assert {stored(client, f"l{i}")["status"] for i in range(3)} == {"pending"}
 
 
+def test_the_check_fits_a_small_maxsearchresults(make_repo: RepoFactory,
+                                                 client: redis.Redis) -> None:
+    """The check asks for a batch's keys at once; a server allowing fewer results per search
+    is asked in parts that fit."""
+    repo = make_repo(Lease)
+    make_leases(repo, 10, "pending")
+    before = client.execute_command("FT.CONFIG", "GET", "MAXSEARCHRESULTS")
+    limit = before[b"MAXSEARCHRESULTS"] if isinstance(before, dict) else before[0][1]
+    client.execute_command("FT.CONFIG", "SET", "MAXSEARCHRESULTS", "3")
+    try:
+        assert repo.update(filter_(status="pending"), status="processing") == 10
+        assert repo.delete(filter_(status="processing", name__startswith="lease")) == 10
+    finally:
+        client.execute_command("FT.CONFIG", "SET", "MAXSEARCHRESULTS", limit)
+    assert client.keys(f"{LEASE_PREFIX}:*") == []
+
+
 # -- real concurrency: 12 processes, one bulk write each ---------------------------------------
 
 PROCESSES = 12

@@ -141,9 +141,10 @@ def test_exact_filters_read_no_document(redis_stack_url: str, redis_client: redi
     assert repo.delete(filter_(age=2)) == 4
     names = {c[0] for c in recorder.commands}
     assert "JSON.MGET" not in names and "JSON.GET" not in names
-    # WATCH: each batch is re-checked in Redis before it is written (no document read)
+    # WATCH and FT.SEARCH: each batch is checked again in Redis before it is written (among
+    # its keys, NOCONTENT: no document read)
     assert names <= {"FT.CONFIG", "FT.AGGREGATE", "JSON.SET", "JSON.DEL", "JSON.ARRAPPEND", "DEL",
-                     "MULTI", "EXEC", "WATCH", "UNWATCH"}
+                     "MULTI", "EXEC", "WATCH", "UNWATCH", "FT.SEARCH"}
     client.close()
 
 

@@ -16,19 +16,16 @@ A search and a WATCH are two commands; another client may write in between. So:
 from __future__ import annotations
 
 import random
-import uuid
+import re
 from collections.abc import Callable, MutableSet, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..core.filters import Condition, Node, and_
-from ..exceptions import ConcurrencyError
-from ..keys import id_of
-from ..lookups import MAX_EXACT_INT
+from ..exceptions import ConcurrencyError, PartialResultError, RedisCommandError
 from .partial import project
 from .protocol import Args, Call, Exec, Pause, Plan, Release, Watch, WatchFailed
-from .query import compile_filter
-from .search import Row, row_document, row_key
+from .replies import search_reply, search_warnings
+from .search import DOCUMENT_FIELD, Row, check_complete, row_document, row_key
 
 if TYPE_CHECKING:
     from .core import Read, RedisCore
@@ -233,50 +230,52 @@ def checked_writes(core: RedisCore[Any], read: Read, keys: Sequence[str],
 
 def still_matching(core: RedisCore[Any], read: Read, keys: Sequence[str],
                    ready: MutableSet[str]) -> Plan[list[str]]:
-    """Which of ``keys`` match ``read``'s filter now: the filter restricted to their ids,
-    run in Redis (text search stems, so only Redis can say), then the Python check of
-    inexact filters on the documents that search loads. Order and paging do not apply."""
-    ids = [value for value in (_id_value(core, key) for key in keys) if value is not None]
-    if not ids:
-        return []
-    node: Node = Condition(core.schema.id_field.name, "in", ids)
-    if read.query.filter is not None:
-        node = and_(read.query.filter, node)
-    compiled = compile_filter(core.schema, node, redis_wildcards=core.redis_wildcards)
+    """Which of ``keys`` match ``read``'s filter now: the filter searched in Redis among these
+    keys only (``FT.SEARCH ... INKEYS``; text search stems, so only Redis can say), then the
+    Python check of inexact filters on the documents that search returns. Order and paging do
+    not apply. A key that expired but is not reclaimed yet may be kept: its write fails and is
+    not counted."""
+    compiled = read.compiled
+    if compiled is None:  # by id: every key is what was asked for; a missing one's write fails
+        return list(keys)
     if compiled.matches_nothing:
         return []
-    scan = yield from core.open_scan(compiled, None, ready, len(keys) + 1, offset=0,
-                                     limit=None, documents=not compiled.exact)
-    run = partial(core.run_query, ready)
-    wanted = set(keys)
+    yield from core.ensure_index(ready)
+    if core.query_timeout_ms:
+        yield from core.check_timeout_policy(ready)
+    chunk = len(keys)
     still: list[str] = []
-    try:
-        while rows := (yield from scan.next_page(run)):
-            found = [row_key(row) for row in rows]
-            if compiled.exact:
-                still += [key for key in found if key in wanted]
+    start = 0
+    while start < len(keys):
+        part = keys[start:start + chunk]
+        command = ("FT.SEARCH", core.index.name, compiled.query, *compiled.params_args(),
+                   "INKEYS", str(len(part)), *part,
+                   *(("NOCONTENT",) if compiled.exact else ()),
+                   "LIMIT", "0", str(len(part)), "TIMEOUT", str(core.query_timeout_ms),
+                   "DIALECT", "2")
+        try:
+            reply = yield Call(command)
+        except RedisCommandError as exc:
+            # The server's MAXSEARCHRESULTS is below the batch: ask in parts that fit.
+            allowed = re.search(r"LIMIT exceeds maximum of (\d+)", str(exc))
+            if allowed is None or int(allowed.group(1)) < 1 or int(allowed.group(1)) >= chunk:
+                raise
+            chunk = int(allowed.group(1))
+            continue
+        check_complete(search_warnings(reply), command)
+        total, rows = search_reply(reply, content=not compiled.exact)
+        if total > len(rows):
+            raise PartialResultError(f"{command[0]} INKEYS returned {len(rows)} of {total} rows")
+        wanted = set(part)
+        for key, fields in rows:
+            if key not in wanted:
                 continue
-            for key, entity in zip(found, (yield from _loaded(core, rows))):
-                if key in wanted and entity is not None and compiled.residual(entity):
-                    still.append(key)
-    finally:
-        yield from scan.close()
+            if not compiled.exact:
+                document = None if fields is None else fields.get(DOCUMENT_FIELD)
+                if document is None:
+                    continue  # expired meanwhile
+                if not compiled.residual(core.codec.load(key, document)):
+                    continue
+            still.append(key)
+        start += len(part)
     return list(dict.fromkeys(still))
-
-
-def _id_value(core: RedisCore[Any], key: str) -> Any:
-    """The id a key stands for, as the id lookup takes it (None: no entity of ours has it)."""
-    raw = id_of(core.schema.prefix, key)
-    kind = core.schema.id_field.kind
-    if kind == "number":
-        try:
-            value = int(raw)
-        except ValueError:
-            return None
-        return value if abs(value) <= MAX_EXACT_INT else None
-    if kind == "uuid":
-        try:
-            return str(uuid.UUID(raw))
-        except ValueError:
-            return None
-    return raw
