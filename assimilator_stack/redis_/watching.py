@@ -64,7 +64,8 @@ def watched_rows(core: RedisCore[Any], read: Read, ready: MutableSet[str]) -> Pl
             return found
         if attempt and not windowed:
             return [(key, entity) for key, entity in found if key in watched]
-        yield Watch(tuple(new))
+        for start in range(0, len(new), PAGE):  # a WATCH command of a sane size
+            yield Watch(tuple(new[start:start + PAGE]))
         watched.update(new)
     raise ConcurrencyError(
         f"{core.model.__name__}: the entities this read selects changed on each of {ROUNDS} "
