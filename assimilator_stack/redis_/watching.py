@@ -57,8 +57,9 @@ def watched_rows(core: RedisCore[Any], read: Read, ready: MutableSet[str]) -> Pl
     assert compiled is not None
     windowed = read.limit is not None or read.query.offset > 0
     watched: set[str] = set()
+    found: list[Entry] = []
     for attempt in range(ROUNDS):
-        found = yield from _discover(core, read, ready, _documents(read, attempt))
+        found = yield from _discover(core, read, ready, _documents(read, attempt, len(found)))
         new = list(dict.fromkeys(key for key, _ in found if key not in watched))
         if not new:
             return found
@@ -74,18 +75,17 @@ def watched_rows(core: RedisCore[Any], read: Read, ready: MutableSet[str]) -> Pl
     )
 
 
-def _documents(read: Read, attempt: int) -> bool:
+def _documents(read: Read, attempt: int, before: int) -> bool:
     """Should this search load the documents? Inexact windows: always (the Python check says
-    where the window ends). Small exact windows: from the second search on (it is the one
-    whose rows are returned, so no JSON.MGET follows). Otherwise keys first, documents by key
-    afterwards, a page at a time."""
+    where the window ends). Exact filters: from the second search on (it is the one whose rows
+    are returned, so no JSON.MGET follows) when the search before found at most a page
+    (``read.page``: stream()'s batch) — else keys first and documents by key afterwards, a
+    page at a time, so memory holds the keys and one page."""
     compiled = read.compiled
     assert compiled is not None
-    windowed = read.limit is not None or read.query.offset > 0
     if not compiled.exact:
-        return windowed
-    return (attempt > 0 and read.projection is None and read.limit is not None
-            and read.limit <= PAGE)
+        return read.limit is not None or read.query.offset > 0
+    return attempt > 0 and read.projection is None and before <= read.page
 
 
 def _discover(core: RedisCore[Any], read: Read, ready: MutableSet[str], documents: bool
