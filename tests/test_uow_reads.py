@@ -111,6 +111,26 @@ def test_an_entity_taken_between_search_and_watch_is_not_returned(
     assert stored(client, "j0")["owner"] == "other"  # not overwritten
 
 
+@pytest.mark.parametrize("page", [5, 10000])
+def test_a_read_over_many_pages_returns_each_match_once(
+        page: int, make_repo: RepoFactory, make_uow: UowFactory, client: redis.Redis,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys found page by page (``page`` rows a search page), documents read by key a batch
+    at a time: every match once, none that stopped matching before its WATCH."""
+    monkeypatch.setattr("assimilator_stack.redis_.watching.PAGE", page)
+    make_jobs(make_repo(Job), ["new"] * 50)
+    uow = make_uow(Job)
+    with uow:
+        repo = uow.repository
+        with after_search(take(client, "j3")):
+            found = list(repo.stream(filter_(status="new"), batch_size=7))
+        assert sorted(job.id for job in found) == sorted(f"j{i}" for i in range(50) if i != 3)
+        assert {job.status for job in found} == {"new"}
+        everything = repo.filter(filter_(status="new"))
+        assert len(everything) == 49
+        uow.commit()
+
+
 def test_a_window_refills_when_its_entity_is_deleted_before_the_watch(
         make_repo: RepoFactory, make_uow: UowFactory, client: redis.Redis) -> None:
     make_jobs(make_repo(Job), ["new", "new"])
