@@ -140,6 +140,18 @@ def test_a_window_refills_when_its_entity_is_deleted_before_the_watch(
     assert [job.id for job in found] == ["j1"]  # not [] although j1 was new all along
 
 
+def test_a_window_that_never_settles_is_a_conflict(
+        make_repo: RepoFactory, make_uow: UowFactory, client: redis.Redis) -> None:
+    """Each search's job is taken before its WATCH, ten times over: the read gives up with
+    ConcurrencyError (retry_on_conflict retries it) rather than return a taken job."""
+    make_jobs(make_repo(Job), ["new"] * 12)
+    uow = make_uow(Job)
+    with pytest.raises(ConcurrencyError, match="changed on each of 10 searches"), uow, \
+            after_search(*(take(client, f"j{i}") for i in range(12))) as fired:
+        uow.repository.filter(filter_(status="new"), paginate(limit=1))
+    assert len(fired) == 10
+
+
 def test_a_change_after_the_watch_still_aborts_the_commit(
         make_repo: RepoFactory, make_uow: UowFactory, client: redis.Redis) -> None:
     make_jobs(make_repo(Job), ["new", "new"])
