@@ -6,12 +6,14 @@ counted. Shown with the exact race (another client writes right after the search
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pytest
 import redis
+import redis.asyncio
 
 from assimilator_stack import (
     AssimilatorConfig,
@@ -20,6 +22,7 @@ from assimilator_stack import (
     RedisRepository,
     filter_,
 )
+from assimilator_stack.aio import AsyncRedisRepository
 from tests.concurrency_support import after_search, run_processes
 from tests.conftest import RepoFactory
 
@@ -199,6 +202,32 @@ def test_twelve_processes_updating_the_same_matches_change_each_once(
     for me, count in zip(names, counts):
         assert owners.count(me) == count  # what each was told is what it wrote
     assert repo.count(filter_(status="pending")) == 0
+
+
+@pytest.mark.sync_only
+def test_twelve_tasks_updating_the_same_matches_change_each_once(
+        client: redis.Redis, redis_stack_url: str) -> None:
+    """The same on the async API: twelve asyncio tasks, one update each."""
+    repo = RedisRepository(session=client, model=Lease)
+    repo.count()
+    fill(client, "pending")
+    names = [f"t{i}" for i in range(PROCESSES)]
+
+    async def main() -> list[int]:
+        session = redis.asyncio.Redis.from_url(redis_stack_url)
+        leases = AsyncRedisRepository(session=session, model=Lease)
+        try:
+            return list(await asyncio.wait_for(asyncio.gather(*(
+                leases.update(filter_(status="pending"), status="processing", owner=me)
+                for me in names)), timeout=120))
+        finally:
+            await session.aclose()
+
+    counts = asyncio.run(main())
+    assert sum(counts) == ENTITIES, counts
+    owners = [stored(client, f"l{i}")["owner"] for i in range(ENTITIES)]
+    for me, count in zip(names, counts):
+        assert owners.count(me) == count
 
 
 @pytest.mark.sync_only
