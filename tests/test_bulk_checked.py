@@ -16,6 +16,7 @@ import redis
 import redis.asyncio
 
 from assimilator_stack import (
+    AlreadyExistsError,
     AssimilatorConfig,
     ConcurrencyError,
     RedisModel,
@@ -228,6 +229,32 @@ def test_twelve_tasks_updating_the_same_matches_change_each_once(
     owners = [stored(client, f"l{i}")["owner"] for i in range(ENTITIES)]
     for me, count in zip(names, counts):
         assert owners.count(me) == count
+
+
+@pytest.mark.sync_only
+def test_tasks_sharing_a_repository_do_not_share_a_watch(
+        client: redis.Redis, redis_stack_url: str) -> None:
+    """Writes outside a unit of work that WATCH (only_create, a bulk re-check) hold their own
+    connection: tasks sharing one repository must not see each other's WATCH (or lose it to
+    another task's EXEC). Twenty tasks create the same lease with only_create: one wins."""
+    async def main() -> list[Any]:
+        session = redis.asyncio.Redis.from_url(redis_stack_url)
+        leases = AsyncRedisRepository(session=session, model=Lease)
+        await leases.count()
+        try:
+            return list(await asyncio.gather(*(
+                leases.save(Lease(id="same", owner=f"t{i}", only_create=True))
+                for i in range(20)), return_exceptions=True))
+        finally:
+            await session.aclose()
+
+    for _ in range(5):
+        client.delete(f"{LEASE_PREFIX}:same")
+        outcomes = asyncio.run(main())
+        won = [o for o in outcomes if isinstance(o, Lease)]
+        assert len(won) == 1, outcomes
+        assert all(isinstance(o, AlreadyExistsError) for o in outcomes if o not in won)
+        assert stored(client, "same")["owner"] == won[0].owner
 
 
 @pytest.mark.sync_only
