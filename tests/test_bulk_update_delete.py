@@ -148,6 +148,25 @@ def test_exact_filters_read_no_document(redis_stack_url: str, redis_client: redi
     client.close()
 
 
+def test_exact_filters_read_no_document_in_a_unit_of_work(redis_stack_url: str,
+                                                          redis_client: redis.Redis) -> None:
+    client, recorder = recording_client(redis_stack_url)
+    load(client, base_things())
+    repo = RedisRepository(client, Thing)
+    repo.count()
+    recorder.clear()
+    with RedisUnitOfWork(repo) as uow:
+        assert uow.repository.update(filter_(age=1), nick="z") == 4
+        assert uow.repository.delete(filter_(age=2)) == 4
+        uow.commit()
+    names = {c[0] for c in recorder.commands}
+    assert "JSON.MGET" not in names and "JSON.GET" not in names
+    searches = [c for c in recorder.commands if c[0] == "FT.AGGREGATE"]
+    assert searches and all("$" not in c for c in searches)  # no LOAD of documents
+    assert repo.count(filter_(age__in=[1, 2])) == 4
+    client.close()
+
+
 def test_python_checked_filters_change_only_the_matches(redis_client: redis.Redis) -> None:
     repo = RedisRepository(redis_client, Thing)
     load(redis_client, base_things())

@@ -45,7 +45,8 @@ Entry = tuple[str, Any]  # a key and its entity (None: not read yet)
 
 # -- inside a unit of work ----------------------------------------------------------------------
 
-def watched_rows(core: RedisCore[Any], read: Read, ready: MutableSet[str]) -> Plan[list[Entry]]:
+def watched_rows(core: RedisCore[Any], read: Read, ready: MutableSet[str],
+                 keys_only: bool = False) -> Plan[list[Entry]]:
     """The entries ``read`` selects, each WATCHed before the search that returned it.
 
     A window (``paginate``, ``get``) is searched again until one search returns only keys
@@ -60,7 +61,8 @@ def watched_rows(core: RedisCore[Any], read: Read, ready: MutableSet[str]) -> Pl
     watched: set[str] = set()
     found: list[Entry] = []
     for attempt in range(ROUNDS):
-        found = yield from _discover(core, read, ready, _documents(read, attempt, len(found)))
+        documents = _documents(read, attempt, len(found), keys_only)
+        found = yield from _discover(core, read, ready, documents)
         new = list(dict.fromkeys(key for key, _ in found if key not in watched))
         if not new:
             return found
@@ -76,17 +78,20 @@ def watched_rows(core: RedisCore[Any], read: Read, ready: MutableSet[str]) -> Pl
     )
 
 
-def _documents(read: Read, attempt: int, before: int) -> bool:
+def _documents(read: Read, attempt: int, before: int, keys_only: bool) -> bool:
     """Should this search load the documents? Inexact windows: always (the Python check says
-    where the window ends). Exact filters: from the second search on (it is the one whose rows
-    are returned, so no JSON.MGET follows) when the search before found at most a page
+    where the window ends). Otherwise from the second search on (it is the one whose rows are
+    returned, so no JSON.MGET follows) when the search before found at most a page
     (``read.page``: stream()'s batch) — else keys first and documents by key afterwards, a
-    page at a time, so memory holds the keys and one page."""
+    page at a time, so memory holds the keys and one page. Exact filters read none for
+    ``keys_only`` (bulk writes) nor for only() (it reads its paths by key)."""
     compiled = read.compiled
     assert compiled is not None
-    if not compiled.exact:
-        return read.limit is not None or read.query.offset > 0
-    return attempt > 0 and read.projection is None and before <= read.page
+    if not compiled.exact and (read.limit is not None or read.query.offset > 0):
+        return True
+    if compiled.exact and (keys_only or read.projection is not None):
+        return False
+    return attempt > 0 and before <= read.page
 
 
 def _discover(core: RedisCore[Any], read: Read, ready: MutableSet[str], documents: bool
@@ -184,7 +189,7 @@ def watched_page(core: RedisCore[Any], read: Read, ready: MutableSet[str]) -> Pl
 def watched_keys(core: RedisCore[Any], read: Read, ready: MutableSet[str]) -> Plan[list[str]]:
     """The keys ``read`` selects inside a unit of work (bulk update / delete), each watched
     before the search that returned it. Exact filters read no document."""
-    entries = yield from watched_rows(core, read, ready)
+    entries = yield from watched_rows(core, read, ready, keys_only=True)
     compiled = read.compiled
     assert compiled is not None
     if compiled.exact:
