@@ -144,8 +144,29 @@ def test_exact_filters_read_no_document(redis_stack_url: str, redis_client: redi
     assert repo.delete(filter_(age=2)) == 4
     names = {c[0] for c in recorder.commands}
     assert "JSON.MGET" not in names and "JSON.GET" not in names
+    # WATCH and FT.SEARCH: each batch is checked again in Redis before it is written (among
+    # its keys, NOCONTENT: no document read)
     assert names <= {"FT.CONFIG", "FT.AGGREGATE", "JSON.SET", "JSON.DEL", "JSON.ARRAPPEND", "DEL",
-                     "MULTI", "EXEC"}
+                     "MULTI", "EXEC", "WATCH", "UNWATCH", "FT.SEARCH"}
+    client.close()
+
+
+def test_exact_filters_read_no_document_in_a_unit_of_work(redis_stack_url: str,
+                                                          redis_client: redis.Redis) -> None:
+    client, recorder = recording_client(redis_stack_url)
+    load(client, base_things())
+    repo = RedisRepository(client, Thing)
+    repo.count()
+    recorder.clear()
+    with RedisUnitOfWork(repo) as uow:
+        assert uow.repository.update(filter_(age=1), nick="z") == 4
+        assert uow.repository.delete(filter_(age=2)) == 4
+        uow.commit()
+    names = {c[0] for c in recorder.commands}
+    assert "JSON.MGET" not in names and "JSON.GET" not in names
+    searches = [c for c in recorder.commands if c[0] == "FT.AGGREGATE"]
+    assert searches and all("$" not in c for c in searches)  # no LOAD of documents
+    assert repo.count(filter_(age__in=[1, 2])) == 4
     client.close()
 
 

@@ -302,6 +302,40 @@ def test_unit_of_work_sees_concurrent_changes(env: Env) -> None:
     assert outside.get(filter_(id="a")).age == 5
 
 
+def test_a_failed_condition_after_a_concurrent_change_is_a_conflict(env: Env) -> None:
+    """only_update / only_create that fail because another client changed what the unit of
+    work read raise ConcurrencyError (retry_on_conflict retries it); on unchanged reads they
+    keep their own errors."""
+    outside = env.repo(Pet)
+    outside.save(Pet(id="a", name="a"))
+    uow = env.uow(Pet)
+    with uow:  # read, deleted by another client, then updated
+        read = uow.repository.get(filter_(name="a"))
+        outside.delete(read)
+        uow.repository.update(read, age=1)
+        with pytest.raises(ConcurrencyError):
+            uow.commit()
+    with uow:  # read as missing, created by another client, then created
+        with pytest.raises(NotFoundError):
+            uow.repository.get(filter_(id="b"))
+        outside.save(Pet(id="b", name="theirs"))
+        uow.repository.save(Pet(id="b", name="mine"), only_create=True)
+        with pytest.raises(ConcurrencyError):
+            uow.commit()
+    assert outside.get(filter_(id="b")).name == "theirs"
+    with uow:  # read as present and unchanged: only_create keeps its error
+        uow.repository.get(filter_(id="b"))
+        uow.repository.save(Pet(id="b", name="mine"), only_create=True)
+        with pytest.raises(AlreadyExistsError):
+            uow.commit()
+    with uow:  # read as missing and still missing: so does only_update
+        with pytest.raises(NotFoundError):
+            uow.repository.get(filter_(id="c"))
+        with pytest.raises(UpdateTargetMissingError):
+            uow.repository.update(Pet(id="c", name="c"))
+            uow.commit()
+
+
 # -- the twin only: its dict and its clock ----------------------------------------------------
 
 

@@ -163,20 +163,22 @@ class InternalRepository(Repository[M]):
         )
 
     def _commit_ops(self, ops: Sequence[WriteOp], watched: dict[str, int | None]) -> None:
-        """All or nothing, as RedisCore.commit: conditions first, then the watched reads."""
+        """All or nothing, as RedisCore.commit: a changed read is a conflict (also when it
+        makes an only_create / only_update fail: read, then deleted by another client), then
+        the conditions."""
         if not ops:
             return
-        for op in ops:
-            if op.condition == "nx" and self._stored(op.key) is not None:
-                raise AlreadyExistsError(op.key)
-            if op.condition == "xx" and self._stored(op.key) is None:
-                raise UpdateTargetMissingError(op.key)
         if any(self._version(key) != version for key, version in watched.items()):
             raise ConcurrencyError(
                 "an entity read in this unit of work was changed by another client before "
                 "commit; nothing was written. Retry the unit of work "
                 "(see assimilator_stack.retry_on_conflict)"
             )
+        for op in ops:
+            if op.condition == "nx" and self._stored(op.key) is not None:
+                raise AlreadyExistsError(op.key)
+            if op.condition == "xx" and self._stored(op.key) is None:
+                raise UpdateTargetMissingError(op.key)
         for op in ops:
             for args in op.commands:
                 self._apply(args)

@@ -93,6 +93,15 @@ class RedisRepositoryBase(Generic[M]):
         """The plan's value (sync) or a coroutine giving it (async)."""
         return self._session.run(plan)
 
+    def _run_write(self, plan: Plan[T]) -> Any:
+        """A write: inside a unit of work on its session; outside one on a session of its own,
+        since tasks and threads may share this repository and a write that WATCHes (an
+        only_create / only_update check, a bulk write's re-check) must hold its own
+        connection, not share one another write's EXEC ends."""
+        if self._pending is not None:
+            return self._session.run(plan)
+        return self.session_type(self.session, type(self).__name__).run(plan)
+
     # -- what a unit of work drives ----------------------------------------------------------
 
     def _begin(self) -> Any:
@@ -245,21 +254,21 @@ class RedisRepositoryBase(Generic[M]):
     # -- writes -----------------------------------------------------------------------------
 
     def save(self, obj: Any = None, **fields: Any) -> Any:
-        return self._run(self._saving(obj, fields))
+        return self._run_write(self._saving(obj, fields))
 
     def update(self, obj: Any = None, *specs: Any, **values: Any) -> Any:
         """``update(entity)``: store a changed entity (it must exist). ``update(*specs,
         **values)``: set ``values`` on every match; returns how many entities changed."""
         if is_selection(obj) or (obj is None and specs):
             selection = specs if obj is None else (obj, *specs)
-            return self._run(self._bulk(self.core.update_matches(
+            return self._run_write(self._bulk(self.core.update_matches(
                 selection, values, self._ready, queue=self._watch)))
-        return self._run(self._saving(obj, values, force_update=True))
+        return self._run_write(self._saving(obj, values, force_update=True))
 
     def delete(self, obj: Any = None, *specs: Any) -> Any:
         """``delete(entity)``: delete it. ``delete(*specs)``: delete every match; returns how
         many. ``delete()`` deletes nothing."""
-        return self._run(self._deleting(obj, specs))
+        return self._run_write(self._deleting(obj, specs))
 
 
 def is_selection(obj: Any) -> bool:

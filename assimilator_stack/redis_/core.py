@@ -52,6 +52,7 @@ from .search import (
     sort_keys,
 )
 from .updates import apply_keywords, build_update
+from .watching import checked_writes, watched_keys, watched_page
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -60,8 +61,6 @@ M = TypeVar("M", bound=BaseModel)
 _CONDITION_RETRIES = 5
 # Rows per FT.AGGREGATE when a read returns a list (stream() uses its batch_size).
 _LIST_PAGE = 10000
-# Keys per MULTI/EXEC (or DEL) of a bulk update / delete outside a unit of work.
-_WRITE_BATCH = 1000
 # MAXAGGREGATERESULTS when the server does not say (FT.CONFIG refused): small and safe.
 _FALLBACK_MAX_ROWS = 1000
 _MAX_ROWS_FACT = "\x00MAXAGGREGATERESULTS="
@@ -94,6 +93,10 @@ class Read:
     skip: int = 0
     remaining: int | None = None
     limit: int | None = None  # at most this many (paginate's limit, or get's 2)
+    # Inside a unit of work: (key, entity or None: read it by key) of every entity selected,
+    # each WATCHed before the search that returned it (watching.py), and how many went out.
+    watched: list[tuple[str, Any]] | None = None
+    handed: int = 0
 
 
 class RedisCore(Generic[M]):
@@ -220,22 +223,22 @@ class RedisCore(Generic[M]):
                 keys = tuple(op.key for op in conditional)
                 yield Watch(keys)
                 exists = yield Batch(tuple(("EXISTS", key) for key in keys))
-                for op, found in zip(conditional, exists):
-                    if isinstance(found, Exception):
-                        raise RedisCommandError(str(found))
-                    if op.condition == "nx" and found:
-                        raise AlreadyExistsError(op.key)
-                    if op.condition == "xx" and not found:
-                        raise UpdateTargetMissingError(op.key)
+                failed = condition_failure(conditional, exists)
+                if failed is not None:
+                    if reads_watched:
+                        # A key this unit of work read may have changed since (read, then
+                        # deleted by another client): then the failure is a conflict to retry,
+                        # not the caller's mistake. An empty MULTI/EXEC tells.
+                        try:
+                            yield Exec(())
+                        except WatchFailed as exc:
+                            raise conflict() from exc
+                    raise failed
             try:
                 replies = yield Exec(commands)
             except WatchFailed as exc:
                 if reads_watched or attempt == _CONDITION_RETRIES - 1:
-                    raise ConcurrencyError(
-                        "an entity read in this unit of work was changed by another client "
-                        "before commit; nothing was written. Retry the unit of work "
-                        "(see assimilator_stack.retry_on_conflict)"
-                    ) from exc
+                    raise conflict() from exc
                 continue
             failures = [(args, r) for args, r in zip(commands, replies) if isinstance(r, Exception)]
             if failures:
@@ -314,13 +317,15 @@ class RedisCore(Generic[M]):
         if compiled.matches_nothing:
             read.done = True
             return []
+        if watch:  # a unit of work: every entity WATCHed before the search that selects it
+            return (yield from watched_page(self, read, ready))
         if read.scan is None:
             exact = compiled.exact
             read.scan = yield from self.open_scan(
                 compiled, read.sort, ready, read.page,
                 offset=read.query.offset if exact else 0,
                 limit=read.limit if exact else None,
-                documents=read.projection is None and not watch,
+                documents=read.projection is None,
             )
         run = partial(self.run_query, ready)
         while True:
@@ -407,17 +412,21 @@ class RedisCore(Generic[M]):
             return []
         if watch:
             yield Watch(tuple(keys))
+        found = yield from self.read_keys(keys, proj)
+        return [entity for entity in found if entity is not None]
+
+    def read_keys(self, keys: Sequence[str], proj: Projection | None) -> Plan[list[Any]]:
+        """The entity (or only()'s partial one) at each of ``keys``; None where none is."""
         if proj is None:
             raws = yield Call(("JSON.MGET", *keys, "."))
-            return [self.codec.load(k, raw) for k, raw in zip(keys, raws) if raw is not None]
+            return [None if raw is None else self.codec.load(k, raw)
+                    for k, raw in zip(keys, raws)]
         replies = yield Batch(tuple(proj.command(key) for key in keys))
         out: list[Any] = []
         for key, reply in zip(keys, replies):
             if isinstance(reply, Exception):
                 raise RedisCommandError(f"JSON.GET {key!r} failed: {reply}", proj.command(key))
-            entity = proj.build(key, reply)
-            if entity is not None:
-                out.append(entity)
+            out.append(proj.build(key, reply))
         return out
 
     def run_query(self, ready: MutableSet[str], args: Args) -> Plan[Any]:
@@ -581,17 +590,12 @@ class RedisCore(Generic[M]):
     def matching_keys(self, specs: Sequence[Any], ready: MutableSet[str], watch: bool
                       ) -> Plan[list[str]]:
         """The keys of every entity ``specs`` select. Exact filters read no document. With
-        ``watch`` (a unit of work) the keys are WATCHed and the search is run again, so the
-        set is one that held after the WATCH."""
-        keys = yield from self._matching_keys(specs, ready, watch)
-        if watch and keys:
-            yield Watch(tuple(keys))
-            again = yield from self._matching_keys(specs, ready, watch)
-            extra = [k for k in again if k not in set(keys)]
-            if extra:
-                yield Watch(tuple(extra))
-            keys = again
-        return keys
+        ``watch`` (a unit of work) each key is WATCHed before the search that returns it
+        (watching.py), as for every read of a unit of work."""
+        read = self.read(specs, page=_LIST_PAGE)
+        if watch and read.keys is None:
+            return (yield from watched_keys(self, read, ready))
+        return (yield from self._matching_keys(specs, ready, watch))
 
     def _matching_keys(self, specs: Sequence[Any], ready: MutableSet[str], watch: bool
                        ) -> Plan[list[str]]:
@@ -625,20 +629,20 @@ class RedisCore(Generic[M]):
                 "update (filter_() for every entity)"
             )
         update = build_update(self.schema, values)
-        self.read(specs)  # check the specifications before anything is sent
+        read = self.read(specs)  # check the specifications before anything is sent
         keys = yield from self.matching_keys(specs, ready, watch=queue)
-        ops = [WriteOp(key=key, commands=update.commands(key)) for key in keys]
         if queue:
-            return len(ops), ops
-        done = 0
+            return len(keys), [WriteOp(key=key, commands=update.commands(key)) for key in keys]
         per_key = len(update.steps)
-        for start in range(0, len(ops), _WRITE_BATCH):
-            batch = ops[start:start + _WRITE_BATCH]
-            replies = yield Exec(tuple(args for op in batch for args in op.commands))
-            for i in range(len(batch)):
-                first = replies[i * per_key]
-                if first is not None and not isinstance(first, Exception):
-                    done += 1  # a key deleted since the search fails its JSON.SET: not counted
+
+        def written(batch: Sequence[str], replies: Sequence[Any]) -> int:
+            firsts = (replies[i * per_key] for i in range(len(batch)))
+            return sum(1 for r in firsts if r is not None and not isinstance(r, Exception))
+
+        done = yield from checked_writes(
+            self, read, keys, ready,
+            lambda batch: tuple(args for key in batch for args in update.commands(key)),
+            written)
         return done, []
 
     def delete_matches(self, specs: Sequence[Any], ready: MutableSet[str], queue: bool
@@ -646,13 +650,13 @@ class RedisCore(Generic[M]):
         """Delete every match (none without a specification); see update_matches."""
         if not specs:
             return 0, []
-        self.read(specs)
+        read = self.read(specs)
         keys = yield from self.matching_keys(specs, ready, watch=queue)
         if queue:
             return len(keys), [self.delete_op(key) for key in keys]
-        done = 0
-        for start in range(0, len(keys), _WRITE_BATCH):
-            done += int((yield Call(("DEL", *keys[start:start + _WRITE_BATCH]))))
+        done = yield from checked_writes(self, read, keys, ready,
+                                         lambda batch: (("DEL", *batch),),
+                                         lambda batch, replies: int(replies[0]))
         return done, []
 
 
@@ -686,3 +690,22 @@ class RedisCore(Generic[M]):
 
     def same(self, a: M, b: M) -> bool:
         return a.model_dump(by_alias=True) == b.model_dump(by_alias=True)
+
+
+def condition_failure(ops: Sequence[WriteOp], exists: Sequence[Any]) -> Exception | None:
+    """The error of the first only_create / only_update that ``EXISTS`` replies fail."""
+    for op, found in zip(ops, exists):
+        if isinstance(found, Exception):
+            raise RedisCommandError(str(found))
+        if op.condition == "nx" and found:
+            return AlreadyExistsError(op.key)
+        if op.condition == "xx" and not found:
+            return UpdateTargetMissingError(op.key)
+    return None
+
+
+def conflict() -> ConcurrencyError:
+    return ConcurrencyError(
+        "an entity read in this unit of work was changed by another client before commit; "
+        "nothing was written. Retry the unit of work (see assimilator_stack.retry_on_conflict)"
+    )
