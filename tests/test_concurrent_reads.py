@@ -136,10 +136,14 @@ def test_unordered_pages_past_the_row_limit_never_repeat(
         items: redis.Redis, make_repo: RepoFactory, redis_stack_url: str) -> None:
     repo = make_repo(Item)
     with touching(redis_stack_url):
-        page, moved = reindexed_during(
-            items, lambda: [e.id for e in repo.filter(paginate(offset=400, limit=2000))])
+        page, moved = reindexed_during(items, lambda: [
+            e.id for e in repo.filter(filter_(n__gte=0), paginate(offset=400, limit=2000))])
+        tail, _ = reindexed_during(items, lambda: [
+            e.id for e in repo.stream(filter_(n__gte=0), paginate(offset=N - 1100),
+                                      batch_size=100)])
     disturbed(moved)
     assert len(page) == 2000 and len(set(page)) == 2000 and set(page) <= set(IDS)
+    assert len(tail) == 1100 and len(set(tail)) == 1100 and set(tail) <= set(IDS)
 
 
 def test_count_checked_in_python_counts_every_match_once(
@@ -153,26 +157,32 @@ def test_count_checked_in_python_counts_every_match_once(
     assert (total, every) == (N // 2, N)
 
 
+@pytest.mark.parametrize("where", [filter_(), filter_(n__gte=0)], ids=["all", "n>=0"])
 def test_bulk_update_finds_every_match(
-        items: redis.Redis, make_repo: RepoFactory, redis_stack_url: str) -> None:
+        items: redis.Redis, make_repo: RepoFactory, redis_stack_url: str, where: Any) -> None:
     repo = make_repo(Item)
     with touching(redis_stack_url):
-        changed, moved = reindexed_during(items, lambda: repo.update(filter_(n__gte=0), flag=1))
+        changed, moved = reindexed_during(items, lambda: repo.update(where, flag=1))
     disturbed(moved)
-    assert changed == N
     flags = items.execute_command("JSON.MGET", *keys_of(PREFIX, IDS), "$.flag")
-    assert [f if isinstance(f, str) else f.decode() for f in flags] == ["[1]"] * N
+    assert collections.Counter(f if isinstance(f, str) else f.decode() for f in flags) == \
+        {"[1]": N}
+    assert changed == N
 
 
+@pytest.mark.parametrize("where, kept", [(filter_(), 0), (filter_(g__in=["g0", "g1"]), 2)],
+                         ids=["all", "g"])
 def test_bulk_delete_finds_every_match(
-        items: redis.Redis, make_repo: RepoFactory, redis_stack_url: str) -> None:
+        items: redis.Redis, make_repo: RepoFactory, redis_stack_url: str, where: Any,
+        kept: int) -> None:
     repo = make_repo(Item)
+    chosen = [i for k, i in enumerate(IDS) if not kept or k % 3 != kept]
     with touching(redis_stack_url):
-        deleted, moved = reindexed_during(items, lambda: repo.delete(filter_(g__in=["g0", "g1"])))
+        deleted, moved = reindexed_during(items, lambda: repo.delete(where))
     disturbed(moved)
-    assert deleted == sum(1 for k in range(N) if k % 3 != 2)
-    left = items.execute_command("EXISTS", *keys_of(PREFIX, IDS))
-    assert left == sum(1 for k in range(N) if k % 3 == 2)
+    assert items.execute_command("EXISTS", *keys_of(PREFIX, chosen)) == 0
+    assert items.execute_command("EXISTS", *keys_of(PREFIX, IDS)) == N - len(chosen)
+    assert deleted == len(chosen)
 
 
 def test_ordered_reads_are_complete_while_other_fields_change(
