@@ -24,6 +24,7 @@ class Job:
     keys: tuple[str, ...]
     path: str
     values: tuple[int, int] = (0, 1_000_000)
+    delete: bool = False  # DEL the keys instead (each once, in random order)
 
 
 def _write(url: str, job: Job, seed: int, started: Any, stop: Any, done: Any) -> None:
@@ -31,15 +32,22 @@ def _write(url: str, job: Job, seed: int, started: Any, stop: Any, done: Any) ->
     rng = random.Random(seed)
     deadline = time.monotonic() + _MAX_SECONDS
     writes = 0
+    doomed = rng.sample(job.keys, len(job.keys)) if job.delete else []
     try:
         while not stop.is_set() and time.monotonic() < deadline:
-            pipe = client.pipeline(transaction=False)
-            for _ in range(8):  # a few per round trip: more writes than the reader's pages
-                pipe.execute_command("JSON.SET", rng.choice(job.keys), job.path,
-                                     str(rng.randint(*job.values)))
-            pipe.execute(raise_on_error=False)  # a key deleted meanwhile is not an error here
-            writes += 8
-            if writes == 8:
+            if job.delete:
+                if not doomed:
+                    break
+                client.delete(doomed.pop())
+                writes += 1
+            else:
+                pipe = client.pipeline(transaction=False)
+                for _ in range(8):  # a few per round trip: more writes than the reader's pages
+                    pipe.execute_command("JSON.SET", rng.choice(job.keys), job.path,
+                                         str(rng.randint(*job.values)))
+                pipe.execute(raise_on_error=False)  # a key deleted meanwhile: no error here
+                writes += 8
+            if writes == (1 if job.delete else 8):
                 started.release()
     finally:
         done.put(writes)

@@ -95,6 +95,25 @@ def disturbed(moved: int) -> None:
     assert moved >= 20, f"only {moved} documents were re-indexed during the read"
 
 
+def test_what_moves_max_doc_id(items: redis.Redis) -> None:
+    """The server fact the unordered reads rely on: every write of a document under the prefix
+    (even of a field no query uses, even of the same value) gives it a new internal id, and
+    deleting or expiring documents gives none."""
+    index = index_name()
+    key, other = keys_of(PREFIX, IDS[:2])
+    start = max_doc_id(items, index)
+    items.execute_command("JSON.SET", key, "$.touched", "0")  # the same value
+    assert max_doc_id(items, index) == start + 1
+    items.execute_command("JSON.SET", key, "$.nowhere", "1")  # a path the index does not hold
+    assert max_doc_id(items, index) == start + 2
+    items.delete(key)
+    items.pexpire(other, 1)
+    while items.exists(other):
+        pass
+    items.execute_command("JSON.SET", "t:unrelated", "$", "{}")  # a key of no index
+    assert max_doc_id(items, index) == start + 2
+
+
 @pytest.mark.parametrize("batch_size", [7, 100, 1000])
 def test_stream_returns_every_entity_once_while_others_write(
         items: redis.Redis, make_repo: RepoFactory, redis_stack_url: str,
@@ -118,6 +137,21 @@ def test_stream_with_a_filter_returns_every_match_once(
     disturbed(moved)
     exactly_once(found, set(IDS))
     exactly_once(odd, {i for k, i in enumerate(IDS) if k % 3})
+
+
+def test_reads_while_others_delete(
+        items: redis.Redis, make_repo: RepoFactory, redis_stack_url: str) -> None:
+    """Deletes renumber nothing: no second pass, and every entity left is read once."""
+    repo = make_repo(Item)
+    doomed = IDS[1::2]
+    with Writers(redis_stack_url, Job(keys_of(PREFIX, doomed), "", delete=True)):
+        found, moved = reindexed_during(
+            items, lambda: [e.id for e in repo.stream(filter_(n__gte=0), batch_size=50)])
+    assert moved == 0
+    counts = collections.Counter(found)
+    seen_doomed = sum(1 for i in doomed if i in counts)
+    assert 0 < seen_doomed < len(doomed)  # deleted while the read ran
+    assert set(IDS[0::2]) <= set(counts) and max(counts.values()) == 1
 
 
 def test_filter_past_the_row_limit_returns_every_match_once(
