@@ -141,11 +141,15 @@ class OrderedScan:
                 self.skip = consumed
             else:
                 found = yield from self._anchor_in(run, rows)
-                if found is None:  # no row to anchor at: go on by count from the old anchor
-                    self.skip = consumed
-                else:
+                if found is not None:
                     self.skip = 0
                     self.tail = frozenset(row_key(r) for r in rows[found + 1:])
+                elif self.max_rows is None or \
+                        consumed + len(self.tail) + self.page <= self.max_rows:
+                    # no row to anchor at: keep the old anchor, drop these rows by key too
+                    self.tail |= frozenset(row_key(r) for r in rows)
+                else:  # too many: go on by count (a jump, or PartialResultError)
+                    self.skip = consumed
             if kept:
                 return kept
         return []
