@@ -223,7 +223,8 @@ class CursorScan:
       entity that matched throughout, ids never change), follows and gives what the cursor
       did not;
     - rows are told apart by key (``seen``: every key passed, also those an offset skipped),
-      so nothing comes twice. That set grows with the read (about 100 bytes a key).
+      so nothing comes twice. That set grows with the read (a key string and a set slot:
+      about 140 bytes for a 40-character key).
 
     ``guard_first``: send FT.INFO with the first page (a read in batches: stream). Otherwise
     the first page goes alone, so a one-page read costs what it did; only when a second page
