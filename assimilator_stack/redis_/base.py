@@ -197,9 +197,7 @@ class RedisRepositoryBase(Generic[M]):
             raise InvalidQueryError(
                 f"stream(batch_size=...) must be an int >= 1, got {batch_size!r}"
             )
-        # Checked now, not at the first next(). No set of the keys returned by a sorted
-        # stream: its memory stays one batch (README: what it returns while others write).
-        read = self.core.read(specs, page=batch_size, unique=False)
+        read = self.core.read(specs, page=batch_size, stream=True)  # checked now
         return self._session.iterate(self._streaming(read))
 
     def count(self, *specs: Any, lazy: bool = False) -> Any:

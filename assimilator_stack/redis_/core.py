@@ -90,9 +90,10 @@ class Read:
     skip: int = 0
     remaining: int | None = None
     limit: int | None = None  # at most this many (paginate's limit, or get's 2)
-    # An entity at most once also when its sort values change during a read of several pages
-    # (a set of the keys returned); stream() does without it, to hold one batch.
-    unique: bool = True
+    # stream(): memory holds one batch, so a sorted read keeps no set of the keys returned
+    # (others do: an entity at most once, also when its sort values change during the read),
+    # and several pages are likely (the index's state is noted with the first).
+    stream: bool = False
 
 
 class RedisCore(Generic[M]):
@@ -266,7 +267,7 @@ class RedisCore(Generic[M]):
     # documents (JSON.MGET), or only(...)'s paths (JSON.GET key path...), never from RETURN.
 
     def read(self, specs: Sequence[Any], page: int = _LIST_PAGE, cap: int | None = None,
-             unique: bool = True) -> Read:
+             stream: bool = False) -> Read:
         """Check ``specs`` (InvalidQueryError before anything is sent) and start a read."""
         query = collect(specs)
         keys = self.id_keys(query)
@@ -283,7 +284,7 @@ class RedisCore(Generic[M]):
         return Read(query=query, keys=keys, compiled=compiled, sort=sort, projection=proj,
                     page=page, skip=0 if exact else query.offset,
                     remaining=None if exact else limit, limit=limit,
-                    done=limit == 0, unique=unique)
+                    done=limit == 0, stream=stream)
 
     def read_page(self, read: Read, ready: MutableSet[str],
                   watch: bool) -> Plan[list[Any]]:
@@ -306,7 +307,8 @@ class RedisCore(Generic[M]):
                 compiled, read.sort, ready, read.page,
                 offset=read.query.offset if exact else 0,
                 limit=read.limit if exact else None,
-                documents=read.projection is None and not watch, unique=read.unique,
+                documents=read.projection is None and not watch, unique=not read.stream,
+                guard_first=read.stream,
             )
         run = partial(self.run_query, ready)
         while True:
@@ -353,12 +355,13 @@ class RedisCore(Generic[M]):
 
     def open_scan(self, compiled: CompiledFilter, sort: tuple[SortKey, ...] | None,
                   ready: MutableSet[str], page: int, offset: int, limit: int | None,
-                  documents: bool = False, unique: bool = True
+                  documents: bool = False, unique: bool = True, guard_first: bool = False
                   ) -> Plan[OrderedScan | CursorScan]:
         """How to read the rows: sorted (keyset pages), one unsorted window, or a cursor
         (complete while others write, see CursorScan). ``documents``: rows carry their
         documents where that is cheap. ``unique``: a sorted scan drops an entity it reads again
-        (its sort values changed meanwhile)."""
+        (its sort values changed meanwhile). ``guard_first``: a cursor notes the index's state
+        with its first page (several pages are likely)."""
         max_rows = yield from self.max_rows(ready)
         where, params = compiled.query, compiled.params_args()
         if sort is not None:
@@ -375,11 +378,9 @@ class RedisCore(Generic[M]):
         repair = OrderedScan(self.index.name, where, params, sort_keys(self.schema, ()),
                              timeout_ms=self.query_timeout_ms, max_rows=max_rows,
                              page=_LIST_PAGE)
-        # Reads asked for in batches (stream, count's candidates) likely span pages: they note
-        # the index's state with the first page; others only when a second page is needed.
         return CursorScan(self.index.name, where, params, timeout_ms=self.query_timeout_ms,
                           batch=min(page, max_rows or page), offset=offset, limit=limit,
-                          documents=documents, repair=repair, guard_first=page < _LIST_PAGE)
+                          documents=documents, repair=repair, guard_first=guard_first)
 
     def max_rows(self, ready: MutableSet[str]) -> Plan[int | None]:
         """The server's MAXAGGREGATERESULTS (None: no limit), read once per connection pool
