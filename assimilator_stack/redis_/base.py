@@ -226,7 +226,7 @@ class RedisRepositoryBase(Generic[M]):
             raise InvalidQueryError(
                 f"stream(batch_size=...) must be an int >= 1, got {batch_size!r}"
             )
-        read = self.core.read(specs, page=batch_size)  # checked now, not at the first next()
+        read = self.core.read(specs, page=batch_size, stream=True)  # checked now
         return self._session.iterate(self._streaming(read))
 
     def count(self, *specs: Any, lazy: bool = False) -> Any:

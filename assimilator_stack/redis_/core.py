@@ -97,6 +97,10 @@ class Read:
     # each WATCHed before the search that returned it (watching.py), and how many went out.
     watched: list[tuple[str, Any]] | None = None
     handed: int = 0
+    # stream(): memory holds one batch, so a sorted read keeps no set of the keys returned
+    # (others do: an entity at most once, also when its sort values change during the read),
+    # and several pages are likely (the index's state is noted with the first).
+    stream: bool = False
 
 
 class RedisCore(Generic[M]):
@@ -282,8 +286,8 @@ class RedisCore(Generic[M]):
     # Every read is an FT.AGGREGATE (see search.py); entities are then read whole from the
     # documents (JSON.MGET), or only(...)'s paths (JSON.GET key path...), never from RETURN.
 
-    def read(self, specs: Sequence[Any], page: int = _LIST_PAGE, cap: int | None = None
-             ) -> Read:
+    def read(self, specs: Sequence[Any], page: int = _LIST_PAGE, cap: int | None = None,
+             stream: bool = False) -> Read:
         """Check ``specs`` (InvalidQueryError before anything is sent) and start a read."""
         query = collect(specs)
         keys = self.id_keys(query)
@@ -300,7 +304,7 @@ class RedisCore(Generic[M]):
         return Read(query=query, keys=keys, compiled=compiled, sort=sort, projection=proj,
                     page=page, skip=0 if exact else query.offset,
                     remaining=None if exact else limit, limit=limit,
-                    done=limit == 0)
+                    done=limit == 0, stream=stream)
 
     def read_page(self, read: Read, ready: MutableSet[str],
                   watch: bool) -> Plan[list[Any]]:
@@ -325,7 +329,8 @@ class RedisCore(Generic[M]):
                 compiled, read.sort, ready, read.page,
                 offset=read.query.offset if exact else 0,
                 limit=read.limit if exact else None,
-                documents=read.projection is None,
+                documents=read.projection is None, unique=not read.stream,
+                guard_first=read.stream,
             )
         run = partial(self.run_query, ready)
         while True:
@@ -372,24 +377,32 @@ class RedisCore(Generic[M]):
 
     def open_scan(self, compiled: CompiledFilter, sort: tuple[SortKey, ...] | None,
                   ready: MutableSet[str], page: int, offset: int, limit: int | None,
-                  documents: bool = False) -> Plan[OrderedScan | CursorScan]:
-        """How to read the rows: sorted (keyset pages), one unsorted window, or a cursor.
-        ``documents``: rows carry their documents where that is cheap."""
+                  documents: bool = False, unique: bool = True, guard_first: bool = False
+                  ) -> Plan[OrderedScan | CursorScan]:
+        """How to read the rows: sorted (keyset pages), one unsorted window, or a cursor
+        (complete while others write, see CursorScan). ``documents``: rows carry their
+        documents where that is cheap. ``unique``: a sorted scan drops an entity it reads again
+        (its sort values changed meanwhile). ``guard_first``: a cursor notes the index's state
+        with its first page (several pages are likely)."""
         max_rows = yield from self.max_rows(ready)
         where, params = compiled.query, compiled.params_args()
         if sort is not None:
             return OrderedScan(self.index.name, where, params, sort,
                                timeout_ms=self.query_timeout_ms, max_rows=max_rows, page=page,
-                               offset=offset, limit=limit, documents=documents)
+                               offset=offset, limit=limit, documents=documents, unique=unique)
         if limit is not None and (max_rows is None or offset + limit <= max_rows):
             # Unsorted (index order) and within what one query may skip: one window.
             return OrderedScan(self.index.name, where, params, None,
                                timeout_ms=self.query_timeout_ms, max_rows=max_rows,
                                page=max(limit, 1), offset=offset, limit=limit,
                                documents=documents)
+        # If the cursor may have missed something: every match again, keys only, in id order.
+        repair = OrderedScan(self.index.name, where, params, sort_keys(self.schema, ()),
+                             timeout_ms=self.query_timeout_ms, max_rows=max_rows,
+                             page=_LIST_PAGE)
         return CursorScan(self.index.name, where, params, timeout_ms=self.query_timeout_ms,
                           batch=min(page, max_rows or page), offset=offset, limit=limit,
-                          documents=documents)
+                          documents=documents, repair=repair, guard_first=guard_first)
 
     def max_rows(self, ready: MutableSet[str]) -> Plan[int | None]:
         """The server's MAXAGGREGATERESULTS (None: no limit), read once per connection pool
@@ -429,9 +442,12 @@ class RedisCore(Generic[M]):
             out.append(proj.build(key, reply))
         return out
 
-    def run_query(self, ready: MutableSet[str], args: Args) -> Plan[Any]:
+    def run_query(self, ready: MutableSet[str], args: Args, before: tuple[Args, ...] = ()
+                  ) -> Plan[Any]:
         """One query command; FT.AGGREGATE creates the index first if needed (again when it
-        was dropped behind our back, e.g. FLUSHALL). A timeout is never a partial answer."""
+        was dropped behind our back, e.g. FLUSHALL). A timeout is never a partial answer.
+        ``before``: commands sent first in the same round trip; the value is then (their
+        replies, errors as exceptions; the query's reply)."""
         searching = args[0] == "FT.AGGREGATE"
         if searching:
             yield from self.ensure_index(ready)
@@ -439,13 +455,13 @@ class RedisCore(Generic[M]):
                 yield from self.check_timeout_policy(ready)
         try:
             try:
-                return (yield Call(args))
+                return (yield from self._send(args, before))
             except RedisCommandError as exc:
                 if not (searching and is_missing_index_error(exc)):
                     raise
                 ready.discard(self.index.name)
                 yield from self.ensure_index(ready)
-                return (yield Call(args))
+                return (yield from self._send(args, before))
         except RedisCommandError as exc:
             if is_timeout_error(exc):
                 raise PartialResultError(
@@ -453,6 +469,15 @@ class RedisCore(Generic[M]):
                     "partial answer was used. Raise query_timeout_ms (0 = no limit)"
                 ) from exc
             raise
+
+    @staticmethod
+    def _send(args: Args, before: tuple[Args, ...]) -> Plan[Any]:
+        if not before:
+            return (yield Call(args))
+        *replies, reply = yield Batch((*before, args))
+        if isinstance(reply, Exception):
+            raise RedisCommandError(str(reply), args) from reply
+        return replies, reply
 
     def check_timeout_policy(self, ready: MutableSet[str]) -> Plan[None]:
         """A query TIMEOUT must never give a partial answer: RESP3 replies carry a warning and
@@ -600,9 +625,20 @@ class RedisCore(Generic[M]):
     def _matching_keys(self, specs: Sequence[Any], ready: MutableSet[str], watch: bool
                        ) -> Plan[list[str]]:
         read = self.read(specs, page=_LIST_PAGE)
+        if not read.query.offset and read.limit is None:
+            # Which entities match does not depend on the order: read them unsorted, which is
+            # complete also for entities whose sort values change meanwhile.
+            read.sort = None
         compiled = read.compiled
         if read.keys is not None or (compiled is not None and not compiled.exact):
-            found = yield from self.select(specs, ready, watch)
+            found: list[Any] = []
+            try:
+                while (page := (yield from self.read_page(read, ready, watch))) or \
+                        not read.done:
+                    found += page
+            finally:
+                if not read.done:
+                    yield from self.close_read(read)
             return [self.key_of_entity(e) for e in found]
         assert compiled is not None
         if compiled.matches_nothing:

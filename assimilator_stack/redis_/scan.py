@@ -4,18 +4,22 @@
 is total). Each page is one FT.AGGREGATE with ``SORTBY ... LIMIT skip num``; after a page it
 moves its *anchor* to the last row read (that row's exact sort values, read from the document)
 so the next page is "the rows after the anchor" (keyset paging). So it never asks for an offset
-past the server's MAXAGGREGATERESULTS, pages never repeat or skip a row, and each page costs the
-same however deep it is. ``offset``/``limit`` are applied on the way.
+past the server's MAXAGGREGATERESULTS and each page costs the same however deep it is. Each page
+is one command: an entity whose sort values do not change during the scan is read exactly once
+whatever others write; one whose sort values change is read by each page whose range holds them
+when that page is read (twice, or never, if it moves across the scan's position; ``unique``
+keeps only its first reading). ``offset``/``limit`` are applied on the way.
 
 :class:`CursorScan` reads rows in no particular order with ``WITHCURSOR`` (the cheapest way to
-read everything); :meth:`CursorScan.close` deletes a cursor left open.
+read everything), checks that nothing was reindexed meanwhile or else completes the read with
+an OrderedScan in id order; :meth:`CursorScan.close` deletes a cursor left open.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from ..exceptions import PartialResultError, RedisCommandError
 from .protocol import Args, Call, Plan
@@ -32,13 +36,20 @@ from .search import (
     check_complete,
     cursor_reply,
     cursor_steps,
+    index_generation,
     row_key,
     row_matches_anchor,
     row_strings_representable,
     window_steps,
 )
 
-Runner = Callable[[Args], Plan[Any]]
+
+class Runner(Protocol):
+    """Runs one query command. With ``before``, those commands go first in the same round
+    trip and the value is (their replies, errors as exceptions; the query's reply)."""
+
+    def __call__(self, command: Args, before: tuple[Args, ...] = ()) -> Plan[Any]: ...
+
 
 # How many rows of a page are tried as the next anchor (each try is one JSON.GET); only rows
 # changed since the page was read, or with sort strings a FILTER literal cannot hold, fail.
@@ -57,8 +68,10 @@ class OrderedScan:
     def __init__(self, index: str, where: str, params: Sequence[str],
                  keys: Sequence[SortKey] | None,
                  *, timeout_ms: int, max_rows: int | None, page: int, offset: int = 0,
-                 limit: int | None = None, documents: bool = False) -> None:
+                 limit: int | None = None, documents: bool = False,
+                 unique: bool = False) -> None:
         self.documents = documents
+        self.seen: set[str] | None = set() if unique else None  # keys returned (unique)
         self.index = index
         self.where = where
         self.params = tuple(params)
@@ -68,6 +81,10 @@ class OrderedScan:
         self.page = max(1, page if max_rows is None else min(page, max_rows))
         self.anchor: Anchor | None = None
         self.skip = offset  # rows after the anchor that are not wanted (offset, or already read)
+        # Keys of rows after the anchor that were read already (the anchor is not the last row
+        # read when that row changed meanwhile); dropped by key, not skipped by count, so an
+        # entity leaving that part meanwhile cannot make the next page skip another.
+        self.tail: frozenset[str] = frozenset()
         self.remaining = limit
         self.done = limit == 0
 
@@ -85,6 +102,7 @@ class OrderedScan:
 
     def _window(self) -> tuple[int, int]:
         num = self.page if self.remaining is None else min(self.page, self.remaining)
+        num += len(self.tail)
         if self.max_rows is not None and self.skip + num > self.max_rows:
             num = max(0, self.max_rows - self.skip)
         return self.skip, num
@@ -111,17 +129,29 @@ class OrderedScan:
             rows = yield from self._rows(run, skip, num)
             if len(rows) < num:
                 self.done = True
-            if self.remaining is not None:
-                self.remaining -= len(rows)
-                self.done = self.done or self.remaining <= 0
             consumed = skip + len(rows)
+            kept = [r for r in rows if row_key(r) not in self.tail] if self.tail else rows
+            if self.seen is not None:  # an entity moved past the anchor is read again
+                kept = [r for r in kept if not _repeated(self.seen, r)]
+            if self.remaining is not None:
+                kept = kept[:self.remaining]
+                self.remaining -= len(kept)
+                self.done = self.done or self.remaining <= 0
             if self.done:
                 self.skip = consumed
             else:
                 found = yield from self._anchor_in(run, rows)
-                self.skip = consumed if found is None else len(rows) - 1 - found
-            if rows:
-                return rows
+                if found is not None:
+                    self.skip = 0
+                    self.tail = frozenset(row_key(r) for r in rows[found + 1:])
+                elif self.max_rows is None or \
+                        consumed + len(self.tail) + self.page <= self.max_rows:
+                    # no row to anchor at: keep the old anchor, drop these rows by key too
+                    self.tail |= frozenset(row_key(r) for r in rows)
+                else:  # too many: go on by count (a jump, or PartialResultError)
+                    self.skip = consumed
+            if kept:
+                return kept
         return []
 
     def _jump(self, run: Runner) -> Plan[None]:
@@ -170,21 +200,59 @@ class OrderedScan:
         yield  # a plan
 
 
+def _repeated(seen: set[str], row: Row) -> bool:
+    key = row_key(row)
+    if key in seen:
+        return True
+    seen.add(key)
+    return False
+
+
 class CursorScan:
-    """Every row of ``where``, in no particular order, ``batch`` rows at a time."""
+    """Every row of ``where``, each once, in no particular order, ``batch`` rows at a time.
+
+    A RediSearch cursor is no snapshot: a document written while the cursor is open (even a
+    field the query does not use) is indexed again under a new internal id, and the cursor then
+    passes it twice or not at all. Deleting documents renumbers no other. So:
+
+    - a read whose first reply is complete (cursor id 0) is one command: nothing more to do;
+    - otherwise the read notes the index's ``max_doc_id`` (``FT.INFO``, sent in the round trip
+      that opens the cursor) and reads it again after the last page. Unchanged: nothing was
+      (re)indexed meanwhile, the cursor saw every match once. Changed, or unknown (FT.INFO
+      refused): ``repair``, a keyset scan of the same query in id order (complete for every
+      entity that matched throughout, ids never change), follows and gives what the cursor
+      did not;
+    - rows are told apart by key (``seen``: every key passed, also those an offset skipped),
+      so nothing comes twice. That set grows with the read (a key string and a set slot:
+      about 140 bytes for a 40-character key).
+
+    ``guard_first``: send FT.INFO with the first page (a read in batches: stream). Otherwise
+    the first page goes alone, so a one-page read costs what it did; only when a second page
+    is needed is the cursor opened again with FT.INFO (the first page is read twice then).
+    """
 
     def __init__(self, index: str, where: str, params: Sequence[str], *, timeout_ms: int,
                  batch: int, offset: int = 0, limit: int | None = None,
-                 documents: bool = False) -> None:
+                 documents: bool = False, repair: OrderedScan | None = None,
+                 guard_first: bool = True) -> None:
         self.documents = documents
         self.index = index
         self.where = where
         self.params = tuple(params)
         self.timeout_ms = timeout_ms
         self.batch = max(1, batch)
+        self.repair = repair
+        self.guard_first = guard_first
         self.cursor = 0
-        self.started = False
-        self.done = limit == 0
+        self.opened = 0  # cursors opened so far
+        self.guarded = False  # the open cursor's start was noted in ``generation``
+        self.generation: int | None = None
+        self.replies = 0  # replies of the open cursor
+        self.repairing = False
+        self.finished = limit == 0  # nothing more to fetch
+        self.done = self.finished  # and nothing more to return
+        self.seen: set[str] = set()
+        self.pending: list[Row] = []
         self.skip = offset
         self.remaining = limit
 
@@ -193,35 +261,95 @@ class CursorScan:
                          cursor_steps(self.batch, self.documents), self.timeout_ms)
 
     def next_page(self, run: Runner) -> Plan[list[Row]]:
-        while not self.done:
-            if not self.started:
-                command = self.first_command()
-                self.started = True
+        while not self.pending and not self.finished:
+            rows = yield from self._fetch(run)
+            if self._accept(rows):
+                yield from self._free()
+        rows, self.pending = self.pending[:self.batch], self.pending[self.batch:]
+        self.done = self.finished and not self.pending
+        return rows
+
+    def _fetch(self, run: Runner) -> Plan[list[Row]]:
+        if self.repairing:
+            assert self.repair is not None
+            rows = yield from self.repair.next_page(run)
+            self.finished = not rows
+            return rows
+        if not self.opened or (self.cursor and not self.guarded and self.replies == 1):
+            # Open the cursor; the second time (a first page that was not guarded and was not
+            # the whole answer) with the index's generation noted just before.
+            guard = self.opened > 0 or self.guard_first
+            before: list[Args] = []
+            if self.cursor:
+                before.append(("FT.CURSOR", "DEL", self.index, str(self.cursor)))
+                self.cursor = 0
+            if guard:
+                before.append(("FT.INFO", self.index))
+            command = self.first_command()
+            if before:
+                replies, reply = yield from run(command, tuple(before))
+                if guard:
+                    self.generation = index_generation(replies[-1])
             else:
-                command = ("FT.CURSOR", "READ", self.index, str(self.cursor),
-                           "COUNT", str(self.batch))
-            rows, self.cursor, warnings = cursor_reply((yield from run(command)))
-            self.done = self.cursor == 0
-            if warnings:
-                yield from self.close()
-            check_complete(warnings, command)
+                reply = yield from run(command)
+            self.opened += 1
+            self.guarded = guard
+            self.replies = 0
+        else:
+            command = ("FT.CURSOR", "READ", self.index, str(self.cursor),
+                       "COUNT", str(self.batch))
+            reply = yield from run(command)
+        rows, self.cursor, warnings = cursor_reply(reply)
+        self.replies += 1
+        if warnings:
+            yield from self._free()
+        check_complete(warnings, command)
+        if self.cursor == 0:
+            if self.replies > 1:  # pages: was anything (re)indexed while they were read?
+                yield from self._check(run)
+            else:  # one command: complete
+                self.finished = True
+        return rows
+
+    def _check(self, run: Runner) -> Plan[None]:
+        try:
+            now = index_generation((yield Call(("FT.INFO", self.index))))
+        except RedisCommandError:
+            now = None
+        if self.repair is None or (now is not None and now == self.generation):
+            self.finished = True
+        else:
+            self.repairing = True
+
+    def _accept(self, rows: Sequence[Row]) -> bool:
+        """Queue the rows not passed before (after the offset, within the limit); True once
+        the limit is reached."""
+        for row in rows:
+            key = row_key(row)
+            if key in self.seen:
+                continue
+            self.seen.add(key)
             if self.skip:
-                passed = min(self.skip, len(rows))
-                rows, self.skip = rows[passed:], self.skip - passed
+                self.skip -= 1
+                continue
+            self.pending.append(row)
             if self.remaining is not None:
-                rows = rows[:self.remaining]
-                self.remaining -= len(rows)
+                self.remaining -= 1
                 if self.remaining <= 0:
-                    yield from self.close()
-                    self.done = True
-            if rows:
-                return rows
-        return []
+                    self.finished = True
+                    return True
+        return False
 
     def close(self) -> Plan[None]:
-        """Delete the server's cursor if the scan stopped before its end."""
-        if self.started and self.cursor:
-            cursor, self.cursor, self.done = self.cursor, 0, True
+        """Stop: delete the server's cursor if the scan stopped before its end."""
+        self.pending = []
+        self.done = True
+        yield from self._free()
+
+    def _free(self) -> Plan[None]:
+        self.finished = True
+        if self.cursor:
+            cursor, self.cursor = self.cursor, 0
             # Already gone (idle timeout, index dropped): nothing to free.
             with contextlib.suppress(RedisCommandError):
                 yield Call(("FT.CURSOR", "DEL", self.index, str(cursor)))

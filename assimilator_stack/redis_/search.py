@@ -36,7 +36,7 @@ from typing import Any
 
 from ..exceptions import PartialResultError
 from ..schema import INDEX_EXTRAS_KEY, FieldSchema, ModelSchema
-from .replies import text
+from .replies import info_dict, text
 
 KEY_FIELD = "__key"
 # Rows of keys that expired but are not yet reclaimed have no @__key once loaded.
@@ -235,6 +235,19 @@ def check_complete(warnings: Sequence[str], command: Sequence[Any]) -> None:
             f"Redis answered {command[0]} with a partial result ({'; '.join(warnings)}); it "
             "was not used. Raise the repository's query_timeout_ms (0 = no limit)"
         )
+
+
+def index_generation(reply: Any) -> int | None:
+    """``FT.INFO`` -> ``max_doc_id``, the last internal id the index gave a document; every
+    (re)indexed document takes the next one, deleting renumbers nothing. None: no answer (an
+    error reply, e.g. no permission, or a reply without it)."""
+    if reply is None or isinstance(reply, Exception):
+        return None
+    try:
+        value = info_dict(reply).get("max_doc_id")
+        return None if value is None else int(text(value))
+    except (TypeError, ValueError):
+        return None
 
 
 def config_value(reply: Any) -> tuple[str | None, bool]:
