@@ -35,15 +35,15 @@ def get_repository() -> RedisRepository[User]:
     return RedisRepository(session=database, model=User)
 
 
-def get_uow() -> RedisUnitOfWork:
+def get_uow() -> RedisUnitOfWork[User]:
     return RedisUnitOfWork(repository=get_repository())
 
 
 # services: they depend on the abstract Repository / UnitOfWork only.
-def create_user(uow: UnitOfWork) -> User:
+def create_user(uow: UnitOfWork[User]) -> User:
     with uow:
         repository = uow.repository
-        new_user: User = repository.save(
+        new_user = repository.save(
             username="Andrey", email="andrey@example.com", balance=1000
         )
         uow.commit()
@@ -51,8 +51,7 @@ def create_user(uow: UnitOfWork) -> User:
 
 
 def get_user(repository: Repository[User]) -> User:
-    user: User = repository.get(repository.specs.filter(username="Andrey"))
-    return user
+    return repository.get(repository.specs.filter(username="Andrey"))
 
 
 @contextmanager

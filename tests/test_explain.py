@@ -3,12 +3,15 @@ runs as is."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 import redis
 
 from assimilator_stack import (
+    AsyncInternalRepository,
+    InternalRepository,
     InvalidQueryError,
     RedisRepository,
     filter_,
@@ -83,3 +86,35 @@ def test_explain_refuses_what_filter_refuses_before_redis(redis_stack_url: str,
             repo.explain(*specs)
     assert recorder.commands == []
     client.close()
+
+
+TWIN_SPECS: list[tuple[Any, ...]] = [
+    (),
+    (filter_(age__in=[1, 2]), order("name", "-rank"), paginate(limit=5, offset=2)),
+    (filter_(age=1),),
+    (filter_(age=1), paginate(limit=3)),
+    (filter_(id__in=["e01", "e02"]),),
+    (only("name"), order("rank"), paginate(limit=2)),
+    (filter_(lambda e: e.rank > 3), order("-rank")),
+    (filter_(name__startswith="n"), paginate(limit=20_000)),
+]
+
+
+def test_the_twin_explains_what_redis_would_send(redis_client: redis.Redis,
+                                                 repo: RedisRepository[Thing]) -> None:
+    # The twin sends nothing: it gives the command RedisRepository sends first to a Redis
+    # Stack server with its default settings (MAXAGGREGATERESULTS 10000, as here).
+    setting = redis_client.execute_command("FT.CONFIG", "GET", "MAXAGGREGATERESULTS")
+    value = next(iter(setting.values())) if isinstance(setting, dict) else setting[0][1]
+    if text(value) != "10000":
+        pytest.skip(f"this server's MAXAGGREGATERESULTS is {setting!r}, not Redis Stack's")
+    twin = InternalRepository(model=Thing)
+    async_twin = AsyncInternalRepository(model=Thing)
+    for specs in TWIN_SPECS:
+        sent = repo.explain(*specs)
+        assert twin.explain(*specs) == sent, specs
+        assert asyncio.run(async_twin.explain(*specs)) == sent, specs
+    for specs in [(filter_(age__like="x"),), (filter_(nope=1),), (order("nope"),),
+                  (only("nope"),)]:
+        with pytest.raises(InvalidQueryError):
+            twin.explain(*specs)

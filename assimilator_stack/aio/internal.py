@@ -8,13 +8,14 @@ tested against the twin exactly as sync code is (pattern substitution).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
 from ..core.async_repository import AsyncRepository
 from ..core.lazy import AsyncLazyCommand
+from ..core.repository import EntityLike, SpecOf
 from ..core.unit_of_work import AsyncUnitOfWork, RepositoryTransaction
 from ..internal.repository import InternalRepository
 from ..redis_.core import RedisCore
@@ -77,16 +78,65 @@ class AsyncInternalRepository(AsyncRepository[M]):
     def for_unit_of_work(self) -> AsyncInternalRepository[M]:
         return AsyncInternalRepository(sync=self.sync.for_unit_of_work())
 
-    get = _awaited("get", lazy=True)
-    filter = _awaited("filter", lazy=True)
-    count = _awaited("count", lazy=True)
-    save = _awaited("save")
-    update = _awaited("update")
-    delete = _awaited("delete")
-    refresh = _awaited("refresh")
-    is_modified = _awaited("is_modified")
+    if TYPE_CHECKING:  # the exact types of what _awaited makes (as AsyncRepository's)
+        @overload
+        def get(self, *specs: SpecOf[M], lazy: Literal[False] = False
+                ) -> Coroutine[Any, Any, M]: ...
+        @overload
+        def get(self, *specs: SpecOf[M], lazy: Literal[True]) -> AsyncLazyCommand[M]: ...
+        @overload
+        def get(self, *specs: SpecOf[M], lazy: bool = False
+                ) -> Coroutine[Any, Any, M] | AsyncLazyCommand[M]: ...
+        def get(self, *specs: SpecOf[M], lazy: bool = False
+                ) -> Coroutine[Any, Any, M] | AsyncLazyCommand[M]: ...
+        @overload
+        def filter(self, *specs: SpecOf[M], lazy: Literal[False] = False
+                   ) -> Coroutine[Any, Any, list[M]]: ...
+        @overload
+        def filter(self, *specs: SpecOf[M], lazy: Literal[True]
+                   ) -> AsyncLazyCommand[list[M]]: ...
+        @overload
+        def filter(self, *specs: SpecOf[M], lazy: bool = False
+                   ) -> Coroutine[Any, Any, list[M]] | AsyncLazyCommand[list[M]]: ...
+        def filter(self, *specs: SpecOf[M], lazy: bool = False
+                   ) -> Coroutine[Any, Any, list[M]] | AsyncLazyCommand[list[M]]: ...
+        @overload
+        def count(self, *specs: SpecOf[M], lazy: Literal[False] = False
+                  ) -> Coroutine[Any, Any, int]: ...
+        @overload
+        def count(self, *specs: SpecOf[M], lazy: Literal[True]) -> AsyncLazyCommand[int]: ...
+        @overload
+        def count(self, *specs: SpecOf[M], lazy: bool = False
+                  ) -> Coroutine[Any, Any, int] | AsyncLazyCommand[int]: ...
+        def count(self, *specs: SpecOf[M], lazy: bool = False
+                  ) -> Coroutine[Any, Any, int] | AsyncLazyCommand[int]: ...
+        async def explain(self, *specs: SpecOf[M]) -> list[str]: ...
+        async def save(self, obj: EntityLike[M] = None, **fields: Any) -> M: ...
+        @overload
+        async def update(self, obj: EntityLike[M] = None, **values: Any) -> M: ...
+        @overload
+        async def update(self, obj: SpecOf[M], *specs: SpecOf[M], **values: Any) -> int: ...
+        async def update(self, obj: Any = None, *specs: SpecOf[M], **values: Any
+                         ) -> M | int: ...
+        @overload
+        async def delete(self, obj: M) -> None: ...
+        @overload
+        async def delete(self, obj: SpecOf[M] | None = None, *specs: SpecOf[M]) -> int: ...
+        async def delete(self, obj: Any = None, *specs: SpecOf[M]) -> int | None: ...
+        async def refresh(self, obj: M) -> None: ...
+        async def is_modified(self, obj: M) -> bool: ...
+    else:
+        get = _awaited("get", lazy=True)
+        filter = _awaited("filter", lazy=True)
+        count = _awaited("count", lazy=True)
+        explain = _awaited("explain")
+        save = _awaited("save")
+        update = _awaited("update")
+        delete = _awaited("delete")
+        refresh = _awaited("refresh")
+        is_modified = _awaited("is_modified")
 
-    def stream(self, *specs: Any, batch_size: int = 1000) -> AsyncIterator[M]:
+    def stream(self, *specs: SpecOf[M], batch_size: int = 1000) -> AsyncIterator[M]:
         """Every match, as an async iterator (the twin checks and reads them now)."""
         return _Entities(self.sync.stream(*specs, batch_size=batch_size))
 
@@ -97,12 +147,12 @@ class AsyncInternalRepository(AsyncRepository[M]):
     _close = _awaited("_close")
 
 
-class AsyncInternalUnitOfWork(RepositoryTransaction, AsyncUnitOfWork):
+class AsyncInternalUnitOfWork(RepositoryTransaction, AsyncUnitOfWork[M]):
     """``async with uow: ...; await uow.commit()`` over the in-memory twin; as
     :class:`~assimilator_stack.internal.InternalUnitOfWork`."""
 
-    repository: AsyncInternalRepository[Any]
+    repository: AsyncInternalRepository[M]
 
-    def __init__(self, repository: AsyncInternalRepository[Any], autocommit: bool = False
+    def __init__(self, repository: AsyncInternalRepository[M], autocommit: bool = False
                  ) -> None:
         super().__init__(repository=repository.for_unit_of_work(), autocommit=autocommit)

@@ -3,18 +3,22 @@ awaited."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from ..core.unit_of_work import AsyncUnitOfWork, RepositoryTransaction
 from .repository import AsyncRedisRepository
 
+M = TypeVar("M", bound=BaseModel)
 
-class AsyncRedisUnitOfWork(RepositoryTransaction, AsyncUnitOfWork):
+
+class AsyncRedisUnitOfWork(RepositoryTransaction, AsyncUnitOfWork[M]):
     """``async with uow:`` then write through ``uow.repository``, then
     ``await uow.commit()``; RedisUnitOfWork's meaning (all or nothing, reads WATCHed,
     ConcurrencyError when one changed, only_create / only_update for the whole commit)."""
 
-    repository: AsyncRedisRepository[Any]
+    repository: AsyncRedisRepository[M]
 
-    def __init__(self, repository: AsyncRedisRepository[Any], autocommit: bool = False) -> None:
+    def __init__(self, repository: AsyncRedisRepository[M], autocommit: bool = False) -> None:
         super().__init__(repository=repository.for_unit_of_work(), autocommit=autocommit)

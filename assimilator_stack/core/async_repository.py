@@ -5,10 +5,13 @@ entities. The same methods, arguments, specifications, errors and meaning as
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, Generic, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
+from .lazy import AsyncLazyCommand
+from .repository import EntityLike, SpecOf
 from .specs import SpecificationList
 
 M = TypeVar("M", bound=BaseModel)
@@ -16,10 +19,11 @@ M = TypeVar("M", bound=BaseModel)
 
 class AsyncRepository(ABC, Generic[M]):
     """``await repo.get(...)``, ``await repo.save(...)``, ...; with ``lazy=True`` a read
-    returns an :class:`~assimilator_stack.core.lazy.AsyncLazyCommand` to await later.
+    returns an :class:`~assimilator_stack.core.lazy.AsyncLazyCommand` to await later, and
+    ``stream()`` an async iterator.
 
-    Implementations may return any awaitable (a coroutine, an AsyncLazyCommand) from these
-    methods, so they are declared as coroutines here and typed loosely, as Repository is.
+    The methods return coroutines (so ``asyncio.create_task(repo.get(...))`` works), typed
+    exactly as Repository's: ``await repo.get(...)`` is an ``M``.
     """
 
     specs: type[SpecificationList] = SpecificationList
@@ -28,26 +32,80 @@ class AsyncRepository(ABC, Generic[M]):
         self.session = session
         self.model = model
 
+    @overload
+    def get(self, *specs: SpecOf[M], lazy: Literal[False] = False
+            ) -> Coroutine[Any, Any, M]: ...
+    @overload
+    def get(self, *specs: SpecOf[M], lazy: Literal[True]) -> AsyncLazyCommand[M]: ...
+    @overload
+    def get(self, *specs: SpecOf[M], lazy: bool = False
+            ) -> Coroutine[Any, Any, M] | AsyncLazyCommand[M]: ...
     @abstractmethod
-    async def get(self, *specs: Any, lazy: bool = False) -> Any: ...
+    def get(self, *specs: SpecOf[M], lazy: bool = False
+            ) -> Coroutine[Any, Any, M] | AsyncLazyCommand[M]:
+        """The one entity ``specs`` select (NotFoundError / MultipleResultsError)."""
+
+    @overload
+    def filter(self, *specs: SpecOf[M], lazy: Literal[False] = False
+               ) -> Coroutine[Any, Any, list[M]]: ...
+    @overload
+    def filter(self, *specs: SpecOf[M], lazy: Literal[True]) -> AsyncLazyCommand[list[M]]: ...
+    @overload
+    def filter(self, *specs: SpecOf[M], lazy: bool = False
+               ) -> Coroutine[Any, Any, list[M]] | AsyncLazyCommand[list[M]]: ...
+    @abstractmethod
+    def filter(self, *specs: SpecOf[M], lazy: bool = False
+               ) -> Coroutine[Any, Any, list[M]] | AsyncLazyCommand[list[M]]:
+        """Every entity ``specs`` select, in their order and page."""
+
+    @overload
+    def count(self, *specs: SpecOf[M], lazy: Literal[False] = False
+              ) -> Coroutine[Any, Any, int]: ...
+    @overload
+    def count(self, *specs: SpecOf[M], lazy: Literal[True]) -> AsyncLazyCommand[int]: ...
+    @overload
+    def count(self, *specs: SpecOf[M], lazy: bool = False
+              ) -> Coroutine[Any, Any, int] | AsyncLazyCommand[int]: ...
+    @abstractmethod
+    def count(self, *specs: SpecOf[M], lazy: bool = False
+              ) -> Coroutine[Any, Any, int] | AsyncLazyCommand[int]:
+        """How many entities the filters of ``specs`` select."""
 
     @abstractmethod
-    async def filter(self, *specs: Any, lazy: bool = False) -> Any: ...
+    def stream(self, *specs: SpecOf[M], batch_size: int = 1000) -> AsyncIterator[M]:
+        """Every match, in the order ``filter`` gives (``async for``), read ``batch_size``
+        at a time."""
 
     @abstractmethod
-    async def count(self, *specs: Any, lazy: bool = False) -> Any: ...
+    async def explain(self, *specs: SpecOf[M]) -> list[str]:
+        """The command ``filter(*specs)`` sends first, as a list of arguments."""
 
     @abstractmethod
-    async def save(self, obj: Any = None, **fields: Any) -> Any: ...
+    async def save(self, obj: EntityLike[M] = None, **fields: Any) -> M:
+        """Store an entity (made from ``obj`` and/or ``fields``); returns it."""
+
+    @overload
+    async def update(self, obj: EntityLike[M] = None, **values: Any) -> M: ...
+    @overload
+    async def update(self, obj: SpecOf[M], *specs: SpecOf[M], **values: Any) -> int: ...
+    @abstractmethod
+    async def update(self, obj: Any = None, *specs: SpecOf[M], **values: Any) -> M | int:
+        """``update(entity)``: store a changed entity that exists (returns it).
+        ``update(*specs, **values)``: set ``values`` on every match (returns how many)."""
+
+    @overload
+    async def delete(self, obj: M) -> None: ...
+    @overload
+    async def delete(self, obj: SpecOf[M] | None = None, *specs: SpecOf[M]) -> int: ...
+    @abstractmethod
+    async def delete(self, obj: Any = None, *specs: SpecOf[M]) -> int | None:
+        """``delete(entity)``: delete it (None). ``delete(*specs)``: delete every match
+        (returns how many); ``delete()`` deletes none (0)."""
 
     @abstractmethod
-    async def update(self, obj: Any = None, *specs: Any, **values: Any) -> Any: ...
+    async def refresh(self, obj: M) -> None:
+        """Load ``obj`` again from the store, in place."""
 
     @abstractmethod
-    async def delete(self, obj: Any = None, *specs: Any) -> Any: ...
-
-    @abstractmethod
-    async def refresh(self, obj: M) -> Any: ...
-
-    @abstractmethod
-    async def is_modified(self, obj: M) -> Any: ...
+    async def is_modified(self, obj: M) -> bool:
+        """``obj`` differs from what is stored (or is not stored)."""

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-U = TypeVar("U", bound="UnitOfWork")
+from pydantic import BaseModel
+
+from .async_repository import AsyncRepository
+from .repository import Repository
+
+M = TypeVar("M", bound=BaseModel)
+U = TypeVar("U", bound="UnitOfWork[Any]")
 
 # What a unit of work's repository says when it is used outside the block (UnitOfWorkError).
 OUTSIDE_COMMIT = (
@@ -20,7 +26,7 @@ OUTSIDE_WRITE = (
     "write at once"
 )
 NESTED_BEGIN = "`with uow:` inside a block of the same unit of work; use one block"
-A = TypeVar("A", bound="AsyncUnitOfWork")
+A = TypeVar("A", bound="AsyncUnitOfWork[Any]")
 
 
 class _Boundary:
@@ -37,9 +43,14 @@ class _Boundary:
         return exc_type is None and self.autocommit
 
 
-class UnitOfWork(_Boundary, ABC):
+class UnitOfWork(_Boundary, ABC, Generic[M]):
     """``with uow: ...; uow.commit()``. Leaving the block without commit writes nothing
-    (unless ``autocommit``); an exception inside rolls back and propagates."""
+    (unless ``autocommit``); an exception inside rolls back and propagates.
+
+    Generic over the model of its repository: ``UnitOfWork[User]`` has a
+    ``Repository[User]`` (``RedisUnitOfWork[User]`` a ``RedisRepository[User]``)."""
+
+    repository: Repository[M]
 
     @abstractmethod
     def begin(self) -> None: ...
@@ -68,9 +79,12 @@ class UnitOfWork(_Boundary, ABC):
             self.close()
 
 
-class AsyncUnitOfWork(_Boundary, ABC):
+class AsyncUnitOfWork(_Boundary, ABC, Generic[M]):
     """The async face of :class:`UnitOfWork`: ``async with uow: ...; await uow.commit()``,
-    with the same meaning. Async code depends on this type as sync code does on UnitOfWork."""
+    with the same meaning. Async code depends on this type as sync code does on UnitOfWork
+    (``AsyncUnitOfWork[User]`` has an ``AsyncRepository[User]``)."""
+
+    repository: AsyncRepository[M]
 
     @abstractmethod
     async def begin(self) -> None: ...

@@ -16,12 +16,12 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
 from ..core.lazy import LazyCommand
-from ..core.repository import Repository
+from ..core.repository import EntityLike, Repository, SpecOf
 from ..core.specs import Query, Specification, collect, exactly_one
 from ..core.unit_of_work import NESTED_BEGIN, OUTSIDE_COMMIT, OUTSIDE_WRITE
 from ..exceptions import (
@@ -29,10 +29,11 @@ from ..exceptions import (
     ConcurrencyError,
     InvalidQueryError,
     NotFoundError,
+    RedisCommandError,
     UnitOfWorkError,
     UpdateTargetMissingError,
 )
-from ..redis_.core import RedisCore, WriteOp
+from ..redis_.core import _MAX_ROWS_FACT, RedisCore, WriteOp
 from ..redis_.partial import (
     complete,
     defer_loading,
@@ -284,25 +285,44 @@ class InternalRepository(Repository[M]):
             found = [(by_entity[id(e)], e) for e in entities]
         return found
 
-    def get(self, *specs: Any, lazy: bool = False) -> Any:
+    @overload
+    def get(self, *specs: SpecOf[M], lazy: Literal[False] = False) -> M: ...
+    @overload
+    def get(self, *specs: SpecOf[M], lazy: Literal[True]) -> LazyCommand[M]: ...
+    @overload
+    def get(self, *specs: SpecOf[M], lazy: bool = False) -> M | LazyCommand[M]: ...
+    def get(self, *specs: SpecOf[M], lazy: bool = False) -> M | LazyCommand[M]:
         if lazy:
             return LazyCommand(self.get, *specs)
         found = self._select(collect(specs), cap=2)
-        return exactly_one(found, self.model, specs)
+        return exactly_one(found, self.model, specs)  # type: ignore[no-any-return]
 
-    def filter(self, *specs: Any, lazy: bool = False) -> Any:
+    @overload
+    def filter(self, *specs: SpecOf[M], lazy: Literal[False] = False) -> list[M]: ...
+    @overload
+    def filter(self, *specs: SpecOf[M], lazy: Literal[True]) -> LazyCommand[list[M]]: ...
+    @overload
+    def filter(self, *specs: SpecOf[M], lazy: bool = False) -> list[M] | LazyCommand[list[M]]:
+        ...
+    def filter(self, *specs: SpecOf[M], lazy: bool = False) -> list[M] | LazyCommand[list[M]]:
         if lazy:
             return LazyCommand(self.filter, *specs)
         return self._select(collect(specs))
 
-    def stream(self, *specs: Any, batch_size: int = 1000) -> Iterator[M]:
+    def stream(self, *specs: SpecOf[M], batch_size: int = 1000) -> Iterator[M]:
         """Every match, one at a time (fetched ``batch_size`` at a time)."""
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidQueryError(f"stream(batch_size=...) must be an int >= 1, got "
                                     f"{batch_size!r}")
         return iter(self._select(collect(specs)))
 
-    def count(self, *specs: Any, lazy: bool = False) -> Any:
+    @overload
+    def count(self, *specs: SpecOf[M], lazy: Literal[False] = False) -> int: ...
+    @overload
+    def count(self, *specs: SpecOf[M], lazy: Literal[True]) -> LazyCommand[int]: ...
+    @overload
+    def count(self, *specs: SpecOf[M], lazy: bool = False) -> int | LazyCommand[int]: ...
+    def count(self, *specs: SpecOf[M], lazy: bool = False) -> int | LazyCommand[int]:
         if lazy:
             return LazyCommand(self.count, *specs)
         query = collect(specs)
@@ -310,6 +330,19 @@ class InternalRepository(Repository[M]):
         if keys is not None:
             return sum(1 for key in keys if self._stored(key) is not None)
         return len(self._matching(query))  # order is checked, order and paginate ignored
+
+    def explain(self, *specs: SpecOf[M]) -> list[str]:
+        """The command RedisRepository would send first for ``filter(*specs)`` to a Redis
+        Stack server with its default settings (the index made, MAXAGGREGATERESULTS
+        10000): the twin sends nothing. Refuses what ``filter`` refuses."""
+        ready = {self.core.index.name, f"{_MAX_ROWS_FACT}{_REDIS_STACK_MAX_ROWS}"}
+        plan = self.core.explain(specs, ready)
+        try:
+            next(plan)
+            while True:  # only the index health check asks the server (FT.INFO): skip it
+                plan.throw(RedisCommandError("the in-memory twin has no server"))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
     def refresh(self, obj: M) -> None:
         key = self.core.key_of_entity(obj)
@@ -328,7 +361,7 @@ class InternalRepository(Repository[M]):
 
     # -- writes -----------------------------------------------------------------------------
 
-    def save(self, obj: Any = None, **fields: Any) -> M:
+    def save(self, obj: EntityLike[M] = None, **fields: Any) -> M:
         if is_read_only(obj):
             self._complete(obj)
             obj = revalidated(self.core.codec, obj)
@@ -336,7 +369,11 @@ class InternalRepository(Repository[M]):
         self._write(self.core.save_op(entity, options))
         return entity
 
-    def update(self, obj: Any = None, *specs: Any, **values: Any) -> Any:
+    @overload
+    def update(self, obj: EntityLike[M] = None, **values: Any) -> M: ...
+    @overload
+    def update(self, obj: SpecOf[M], *specs: SpecOf[M], **values: Any) -> int: ...
+    def update(self, obj: Any = None, *specs: SpecOf[M], **values: Any) -> M | int:
         """``update(entity)``: store a changed entity (it must exist). ``update(*specs,
         **values)``: set ``values`` on every match; returns how many entities changed."""
         if _is_selection(obj) or (obj is None and specs):
@@ -354,7 +391,11 @@ class InternalRepository(Repository[M]):
         self._write(self.core.save_op(entity, options, force_update=True))
         return entity
 
-    def delete(self, obj: Any = None, *specs: Any) -> Any:
+    @overload
+    def delete(self, obj: M) -> None: ...
+    @overload
+    def delete(self, obj: SpecOf[M] | None = None, *specs: SpecOf[M]) -> int: ...
+    def delete(self, obj: Any = None, *specs: SpecOf[M]) -> int | None:
         """``delete(entity)``: delete it. ``delete(*specs)``: delete every match; returns how
         many. ``delete()`` deletes nothing."""
         if obj is None and not specs:
@@ -385,6 +426,7 @@ class InternalRepository(Repository[M]):
 
 
 _EXTRAS_PATH = f"$.{INDEX_EXTRAS_KEY}"
+_REDIS_STACK_MAX_ROWS = 10000  # MAXAGGREGATERESULTS of the Redis Stack images
 
 
 def _top_level_key(path: str) -> str:

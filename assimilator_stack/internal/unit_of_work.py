@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from ..core.unit_of_work import RepositoryTransaction, UnitOfWork
 from .repository import InternalRepository
 
+M = TypeVar("M", bound=BaseModel)
 
-class InternalUnitOfWork(RepositoryTransaction, UnitOfWork):
+
+class InternalUnitOfWork(RepositoryTransaction, UnitOfWork[M]):
     """``with uow:`` then write through ``uow.repository``, then ``uow.commit()``.
 
     As RedisUnitOfWork: writes are queued and applied together at commit (all or nothing:
@@ -17,7 +21,7 @@ class InternalUnitOfWork(RepositoryTransaction, UnitOfWork):
     deleted one before the commit, nothing is written and ConcurrencyError is raised.
     """
 
-    repository: InternalRepository[Any]
+    repository: InternalRepository[M]
 
-    def __init__(self, repository: InternalRepository[Any], autocommit: bool = False) -> None:
+    def __init__(self, repository: InternalRepository[M], autocommit: bool = False) -> None:
         super().__init__(repository=repository.for_unit_of_work(), autocommit=autocommit)

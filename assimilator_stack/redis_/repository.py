@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import redis
 from pydantic import BaseModel
 
 from ..core.lazy import LazyCommand
-from ..core.repository import Repository
+from ..core.repository import EntityLike, Repository, SpecOf
 from ..core.specs import OnlySpecification
 from .base import RedisRepositoryBase
 from .core import RedisCore
 from .driver import SyncSession
 from .partial import complete, defer_loading
+
+if TYPE_CHECKING:
+    from .health import IndexStatus
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -42,12 +45,24 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
 
     # -- partial entities (only): a field left out is loaded on first access ---------------
 
+    @overload
+    def get(self, *specs: SpecOf[M], lazy: Literal[False] = False) -> M: ...
+    @overload
+    def get(self, *specs: SpecOf[M], lazy: Literal[True]) -> LazyCommand[M]: ...
+    @overload
+    def get(self, *specs: SpecOf[M], lazy: bool = False) -> M | LazyCommand[M]: ...
     def get(self, *specs: Any, lazy: bool = False) -> Any:
         found = super().get(*specs, lazy=lazy)
         if not lazy and _partial(specs):
             self._defer(found)
         return found
 
+    @overload
+    def filter(self, *specs: SpecOf[M], lazy: Literal[False] = False) -> list[M]: ...
+    @overload
+    def filter(self, *specs: SpecOf[M], lazy: Literal[True]) -> LazyCommand[list[M]]: ...
+    @overload
+    def filter(self, *specs: SpecOf[M], lazy: bool = False) -> list[M] | LazyCommand[list[M]]: ...
     def filter(self, *specs: Any, lazy: bool = False) -> Any:
         found = super().filter(*specs, lazy=lazy)
         if not lazy and _partial(specs):
@@ -55,9 +70,35 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
                 self._defer(entity)
         return found
 
-    def stream(self, *specs: Any, batch_size: int = 1000) -> Any:
+    def stream(self, *specs: SpecOf[M], batch_size: int = 1000) -> Iterator[M]:
         found = super().stream(*specs, batch_size=batch_size)
         return self._deferring(found) if _partial(specs) else found
+
+    # The exact types of the methods RedisRepositoryBase runs (it returns Any: it is shared
+    # with the async repository). Declarations only: nothing is added to a call.
+    if TYPE_CHECKING:
+        @overload
+        def count(self, *specs: SpecOf[M], lazy: Literal[False] = False) -> int: ...
+        @overload
+        def count(self, *specs: SpecOf[M], lazy: Literal[True]) -> LazyCommand[int]: ...
+        @overload
+        def count(self, *specs: SpecOf[M], lazy: bool = False) -> int | LazyCommand[int]: ...
+        def count(self, *specs: SpecOf[M], lazy: bool = False) -> int | LazyCommand[int]: ...
+        def explain(self, *specs: SpecOf[M]) -> list[str]: ...
+        def index_status(self) -> IndexStatus: ...
+        def save(self, obj: EntityLike[M] = None, **fields: Any) -> M: ...
+        @overload
+        def update(self, obj: EntityLike[M] = None, **values: Any) -> M: ...
+        @overload
+        def update(self, obj: SpecOf[M], *specs: SpecOf[M], **values: Any) -> int: ...
+        def update(self, obj: Any = None, *specs: SpecOf[M], **values: Any) -> M | int: ...
+        @overload
+        def delete(self, obj: M) -> None: ...
+        @overload
+        def delete(self, obj: SpecOf[M] | None = None, *specs: SpecOf[M]) -> int: ...
+        def delete(self, obj: Any = None, *specs: SpecOf[M]) -> int | None: ...
+        def refresh(self, obj: M) -> None: ...
+        def is_modified(self, obj: M) -> bool: ...
 
     def _deferring(self, found: Iterator[M]) -> Iterator[M]:
         try:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from ..core.unit_of_work import RepositoryTransaction, UnitOfWork
 from .repository import RedisRepository
 
+M = TypeVar("M", bound=BaseModel)
 
-class RedisUnitOfWork(RepositoryTransaction, UnitOfWork):
+
+class RedisUnitOfWork(RepositoryTransaction, UnitOfWork[M]):
     """``with uow:`` then write through ``uow.repository``, then ``uow.commit()``.
 
     Entities read through ``uow.repository`` inside the block are WATCHed: if another client
@@ -16,7 +20,7 @@ class RedisUnitOfWork(RepositoryTransaction, UnitOfWork):
     ConcurrencyError. only_create / only_update hold for the whole commit.
     """
 
-    repository: RedisRepository[Any]
+    repository: RedisRepository[M]
 
-    def __init__(self, repository: RedisRepository[Any], autocommit: bool = False) -> None:
+    def __init__(self, repository: RedisRepository[M], autocommit: bool = False) -> None:
         super().__init__(repository=repository.for_unit_of_work(), autocommit=autocommit)

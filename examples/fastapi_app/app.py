@@ -61,12 +61,13 @@ def _errors(app: FastAPI) -> None:
     app.add_exception_handler(ConcurrencyError, answer(status.HTTP_409_CONFLICT))
 
 
-async def _change(uow: AsyncUnitOfWork, product_id: str, changes: dict[str, Any]) -> Product:
+async def _change(uow: AsyncUnitOfWork[Product], product_id: str, changes: dict[str, Any]
+                  ) -> Product:
     """Read, change, commit: one attempt of an update (retried on a lost race)."""
     async with uow:
         products = uow.repository
-        product: Product = await products.get(products.specs.filter(id=product_id))
-        updated: Product = await products.update(product, **changes)
+        product = await products.get(products.specs.filter(id=product_id))
+        updated = await products.update(product, **changes)
         await uow.commit()
     return updated
 

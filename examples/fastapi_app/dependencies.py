@@ -25,10 +25,10 @@ def get_repository(request: Request) -> AsyncRepository[Product]:
     return AsyncRedisRepository(session=request.app.state.redis, model=Product)
 
 
-def get_uow(request: Request) -> AsyncUnitOfWork:
+def get_uow(request: Request) -> AsyncUnitOfWork[Product]:
     return AsyncRedisUnitOfWork(repository=AsyncRedisRepository(
         session=request.app.state.redis, model=Product))
 
 
 Products = Annotated[AsyncRepository[Product], Depends(get_repository)]
-Transaction = Annotated[AsyncUnitOfWork, Depends(get_uow)]
+Transaction = Annotated[AsyncUnitOfWork[Product], Depends(get_uow)]

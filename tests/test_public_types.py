@@ -1,0 +1,270 @@
+"""The exact types of the public API, on both faces.
+
+``mypy --strict`` checks this module (pyproject.toml [tool.mypy] ``files``; CI runs mypy):
+every ``assert_type`` fails if the type of that expression changes or becomes ``Any``, and
+each ``# type: ignore[attr-defined]`` on a misspelt attribute fails as unused
+(``warn_unused_ignores``) if mypy stops seeing the entity's type. pytest runs the same
+functions against Redis and the in-memory twin, so the declared types are the types that come
+back (checked with ``isinstance`` / ``type``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import ClassVar
+
+import pytest
+import redis
+import redis.asyncio
+from typing_extensions import assert_type
+
+from assimilator_stack import (
+    AssimilatorConfig,
+    AsyncInternalRepository,
+    AsyncInternalUnitOfWork,
+    AsyncLazyCommand,
+    AsyncRedisRepository,
+    AsyncRedisUnitOfWork,
+    AsyncRepository,
+    AsyncUnitOfWork,
+    IndexStatus,
+    InternalRepository,
+    InternalUnitOfWork,
+    LazyCommand,
+    RedisModel,
+    RedisRepository,
+    RedisUnitOfWork,
+    Repository,
+    UnitOfWork,
+    filter_,
+    order,
+)
+
+
+class Customer(RedisModel):
+    name: str
+    balance: int = 0
+
+    class AssimilatorConfig(AssimilatorConfig):
+        key_prefix: ClassVar[str | None] = "typing:customer"
+
+
+# -- sync: the abstract face, then each concrete class (its own declarations) -----------------
+
+def abstract_face(repo: Repository[Customer], uow: UnitOfWork[Customer]) -> None:
+    saved = assert_type(repo.save(name="Ann", balance=5), Customer)
+    assert type(saved) is Customer
+    assert_type(repo.save(saved), Customer)
+    got = assert_type(repo.get(filter_(name="Ann")), Customer)
+    assert got == saved
+    with pytest.raises(AttributeError):  # a typo: mypy says so, too
+        _ = got.nmae  # type: ignore[attr-defined]
+    assert_type(repo.filter(filter_(balance__gt=1), order("name")), list[Customer])
+    assert_type(repo.filter(lambda c: c.balance > 1), list[Customer])
+    assert_type(repo.count(), int)
+    lazy = assert_type(repo.get(filter_(name="Ann"), lazy=True), LazyCommand[Customer])
+    assert assert_type(lazy(), Customer) == saved
+    assert assert_type(repo.filter(lazy=True), LazyCommand[list[Customer]])() == [saved]
+    assert assert_type(repo.count(lazy=True), LazyCommand[int])() == 1
+    maybe = assert_type(repo.count(lazy=bool(saved.balance)), int | LazyCommand[int])
+    assert isinstance(maybe, LazyCommand)
+    stream = assert_type(repo.stream(batch_size=10), Iterator[Customer])
+    assert [type(c) for c in stream] == [Customer]
+    explained = assert_type(repo.explain(filter_(balance__gt=1)), list[str])
+    assert all(isinstance(arg, str) for arg in explained)
+    saved.balance = 7
+    assert_type(repo.is_modified(saved), bool)
+    assert_type(repo.update(saved), Customer)
+    assert assert_type(repo.update(filter_(name="Ann"), balance=8), int) == 1
+    assert_type(repo.refresh(saved), None)
+    assert saved.balance == 8
+    with uow:
+        in_uow = assert_type(uow.repository, Repository[Customer])
+        assert_type(in_uow.get(filter_(id=saved.id)), Customer)
+        assert_type(in_uow.save(name="Bob"), Customer)
+        uow.commit()
+    assert assert_type(repo.delete(filter_(name="Bob")), int) == 1
+    assert_type(repo.delete(saved), None)
+    assert assert_type(repo.delete(), int) == 0
+
+
+def redis_face(client: redis.Redis) -> None:
+    repo = assert_type(RedisRepository(client, Customer), RedisRepository[Customer])
+    saved = assert_type(repo.save(name="Ann", balance=5), Customer)
+    assert type(saved) is Customer
+    got = assert_type(repo.get(filter_(name="Ann")), Customer)
+    with pytest.raises(AttributeError):  # a typo: mypy says so, too
+        _ = got.nmae  # type: ignore[attr-defined]
+    assert_type(repo.filter(filter_(balance__gt=1)), list[Customer])
+    assert_type(repo.count(filter_(balance__gt=1)), int)
+    assert assert_type(repo.get(lazy=True), LazyCommand[Customer])() == saved
+    assert assert_type(repo.filter(lazy=True), LazyCommand[list[Customer]])() == [saved]
+    assert assert_type(repo.count(lazy=True), LazyCommand[int])() == 1
+    assert [type(c) for c in assert_type(repo.stream(), Iterator[Customer])] == [Customer]
+    assert assert_type(repo.explain(), list[str])[0] == "FT.AGGREGATE"
+    assert isinstance(assert_type(repo.index_status(), IndexStatus), IndexStatus)
+    assert_type(repo.is_modified(saved), bool)
+    assert type(assert_type(repo.update(saved, balance=6), Customer)) is Customer
+    assert assert_type(repo.update(filter_(name="Ann"), balance=8), int) == 1
+    assert_type(repo.refresh(saved), None)
+    uow = assert_type(RedisUnitOfWork(repository=repo), RedisUnitOfWork[Customer])
+    with uow as same:
+        assert_type(same, RedisUnitOfWork[Customer])
+        in_uow = assert_type(same.repository, RedisRepository[Customer])
+        assert_type(in_uow.save(name="Bob"), Customer)
+        same.commit()
+    assert assert_type(repo.delete(filter_(name="Bob")), int) == 1
+    assert assert_type(repo.delete(saved), None) is None
+
+
+def twin_face() -> None:
+    repo = assert_type(InternalRepository(model=Customer), InternalRepository[Customer])
+    saved = assert_type(repo.save(name="Ann", balance=5), Customer)
+    assert type(saved) is Customer
+    got = assert_type(repo.get(filter_(name="Ann")), Customer)
+    with pytest.raises(AttributeError):  # a typo: mypy says so, too
+        _ = got.nmae  # type: ignore[attr-defined]
+    assert_type(repo.filter(filter_(balance__gt=1)), list[Customer])
+    assert_type(repo.count(filter_(balance__gt=1)), int)
+    assert assert_type(repo.get(lazy=True), LazyCommand[Customer])() == saved
+    assert assert_type(repo.filter(lazy=True), LazyCommand[list[Customer]])() == [saved]
+    assert assert_type(repo.count(lazy=True), LazyCommand[int])() == 1
+    assert [type(c) for c in assert_type(repo.stream(), Iterator[Customer])] == [Customer]
+    assert assert_type(repo.explain(), list[str])[0] == "FT.AGGREGATE"
+    assert_type(repo.is_modified(saved), bool)
+    assert type(assert_type(repo.update(saved, balance=6), Customer)) is Customer
+    assert assert_type(repo.update(filter_(name="Ann"), balance=8), int) == 1
+    assert_type(repo.refresh(saved), None)
+    uow = assert_type(InternalUnitOfWork(repository=repo), InternalUnitOfWork[Customer])
+    with uow:
+        in_uow = assert_type(uow.repository, InternalRepository[Customer])
+        assert_type(in_uow.save(name="Bob"), Customer)
+        uow.commit()
+    assert assert_type(repo.delete(filter_(name="Bob")), int) == 1
+    assert assert_type(repo.delete(saved), None) is None
+
+
+# -- async ----------------------------------------------------------------------------------
+
+async def async_abstract_face(repo: AsyncRepository[Customer],
+                              uow: AsyncUnitOfWork[Customer]) -> None:
+    saved = assert_type(await repo.save(name="Ann", balance=5), Customer)
+    assert type(saved) is Customer
+    got = assert_type(await repo.get(filter_(name="Ann")), Customer)
+    assert got == saved
+    with pytest.raises(AttributeError):  # a typo: mypy says so, too
+        _ = got.nmae  # type: ignore[attr-defined]
+    assert_type(await repo.filter(filter_(balance__gt=1)), list[Customer])
+    assert_type(await repo.filter(lambda c: c.balance > 1), list[Customer])
+    assert_type(await repo.count(), int)
+    lazy = assert_type(repo.get(filter_(name="Ann"), lazy=True), AsyncLazyCommand[Customer])
+    assert assert_type(await lazy, Customer) == saved
+    assert assert_type(await repo.filter(lazy=True), list[Customer]) == [saved]
+    assert await assert_type(repo.count(lazy=True), AsyncLazyCommand[int]) == 1
+    stream = assert_type(repo.stream(batch_size=10), AsyncIterator[Customer])
+    assert [type(c) async for c in stream] == [Customer]
+    assert_type(await repo.explain(filter_(balance__gt=1)), list[str])
+    saved.balance = 7
+    assert_type(await repo.is_modified(saved), bool)
+    assert_type(await repo.update(saved), Customer)
+    assert assert_type(await repo.update(filter_(name="Ann"), balance=8), int) == 1
+    assert_type(await repo.refresh(saved), None)
+    assert saved.balance == 8
+    async with uow:
+        in_uow = assert_type(uow.repository, AsyncRepository[Customer])
+        assert_type(await in_uow.get(filter_(id=saved.id)), Customer)
+        assert_type(await in_uow.save(name="Bob"), Customer)
+        await uow.commit()
+    assert assert_type(await repo.delete(filter_(name="Bob")), int) == 1
+    assert_type(await repo.delete(saved), None)
+    assert assert_type(await repo.delete(), int) == 0
+
+
+async def async_redis_face(client: redis.asyncio.Redis) -> None:
+    repo = assert_type(AsyncRedisRepository(client, Customer), AsyncRedisRepository[Customer])
+    saved = assert_type(await repo.save(name="Ann", balance=5), Customer)
+    assert type(saved) is Customer
+    got = assert_type(await repo.get(filter_(name="Ann")), Customer)
+    with pytest.raises(AttributeError):  # a typo: mypy says so, too
+        _ = got.nmae  # type: ignore[attr-defined]
+    task = asyncio.ensure_future(repo.get(filter_(name="Ann")))  # a coroutine
+    assert assert_type(await task, Customer) == saved
+    assert_type(await repo.filter(filter_(balance__gt=1)), list[Customer])
+    assert_type(await repo.count(filter_(balance__gt=1)), int)
+    assert await assert_type(repo.get(lazy=True), AsyncLazyCommand[Customer]) == saved
+    assert await assert_type(repo.filter(lazy=True), AsyncLazyCommand[list[Customer]]) == [saved]
+    assert await assert_type(repo.count(lazy=True), AsyncLazyCommand[int]) == 1
+    stream = assert_type(repo.stream(), AsyncIterator[Customer])
+    assert [type(c) async for c in stream] == [Customer]
+    assert assert_type(await repo.explain(), list[str])[0] == "FT.AGGREGATE"
+    assert isinstance(assert_type(await repo.index_status(), IndexStatus), IndexStatus)
+    assert_type(await repo.is_modified(saved), bool)
+    assert type(assert_type(await repo.update(saved, balance=6), Customer)) is Customer
+    assert assert_type(await repo.update(filter_(name="Ann"), balance=8), int) == 1
+    assert_type(await repo.refresh(saved), None)
+    uow = assert_type(AsyncRedisUnitOfWork(repository=repo), AsyncRedisUnitOfWork[Customer])
+    async with uow as same:
+        assert_type(same, AsyncRedisUnitOfWork[Customer])
+        in_uow = assert_type(same.repository, AsyncRedisRepository[Customer])
+        assert_type(await in_uow.save(name="Bob"), Customer)
+        await same.commit()
+    assert assert_type(await repo.delete(filter_(name="Bob")), int) == 1
+    assert assert_type(await repo.delete(saved), None) is None
+
+
+async def async_twin_face() -> None:
+    repo = assert_type(AsyncInternalRepository(model=Customer),
+                       AsyncInternalRepository[Customer])
+    saved = assert_type(await repo.save(name="Ann", balance=5), Customer)
+    assert type(saved) is Customer
+    got = assert_type(await repo.get(filter_(name="Ann")), Customer)
+    with pytest.raises(AttributeError):  # a typo: mypy says so, too
+        _ = got.nmae  # type: ignore[attr-defined]
+    assert_type(await repo.filter(filter_(balance__gt=1)), list[Customer])
+    assert_type(await repo.count(filter_(balance__gt=1)), int)
+    assert await assert_type(repo.get(lazy=True), AsyncLazyCommand[Customer]) == saved
+    assert await assert_type(repo.filter(lazy=True), AsyncLazyCommand[list[Customer]]) == [saved]
+    assert await assert_type(repo.count(lazy=True), AsyncLazyCommand[int]) == 1
+    stream = assert_type(repo.stream(), AsyncIterator[Customer])
+    assert [type(c) async for c in stream] == [Customer]
+    assert assert_type(await repo.explain(), list[str])[0] == "FT.AGGREGATE"
+    assert_type(await repo.is_modified(saved), bool)
+    assert type(assert_type(await repo.update(saved, balance=6), Customer)) is Customer
+    assert assert_type(await repo.update(filter_(name="Ann"), balance=8), int) == 1
+    assert_type(await repo.refresh(saved), None)
+    uow = assert_type(AsyncInternalUnitOfWork(repository=repo),
+                      AsyncInternalUnitOfWork[Customer])
+    async with uow:
+        in_uow = assert_type(uow.repository, AsyncInternalRepository[Customer])
+        assert_type(await in_uow.save(name="Bob"), Customer)
+        await uow.commit()
+    assert assert_type(await repo.delete(filter_(name="Bob")), int) == 1
+    assert assert_type(await repo.delete(saved), None) is None
+
+
+# -- the same code, run ---------------------------------------------------------------------
+
+def test_sync_faces_run_as_typed(redis_client: redis.Redis) -> None:
+    redis_face(redis_client)
+    twin_face()
+    repo = RedisRepository(redis_client, Customer)
+    abstract_face(repo, RedisUnitOfWork(repository=repo))
+    twin = InternalRepository(model=Customer)
+    abstract_face(twin, InternalUnitOfWork(repository=twin))
+
+
+def test_async_faces_run_as_typed(redis_client: redis.Redis, redis_stack_url: str) -> None:
+    async def main() -> None:
+        client = redis.asyncio.Redis.from_url(redis_stack_url)
+        try:
+            await async_redis_face(client)
+            await async_twin_face()
+            repo = AsyncRedisRepository(client, Customer)
+            await async_abstract_face(repo, AsyncRedisUnitOfWork(repository=repo))
+        finally:
+            await client.aclose()
+        twin = AsyncInternalRepository(model=Customer)
+        await async_abstract_face(twin, AsyncInternalUnitOfWork(repository=twin))
+
+    asyncio.run(main())
