@@ -7,9 +7,9 @@ code, and exact by construction: RediSearch's reducers would count documents wit
 field in AVG, print numbers with ~12 significant digits, take a list's first element and
 stop at MAXAGGREGATERESULTS groups (../docs/queries.md, "Aggregations and suggestions").
 
-Numbers: a Sum of ints is an exact int; with floats it is the correctly rounded sum of the
-values (Shewchuk's partials, as ``math.fsum``), so it does not depend on the order entities
-come in. Avg is that sum divided by how many values there were.
+Numbers: a Sum of ints is an exact int; with floats it is the exact sum rounded once (kept
+as an integer count of 2**-1074, see core/metrics.py), so it does not depend on the order
+entities come in. Avg is the exact sum divided by how many values there were, rounded once.
 """
 
 from __future__ import annotations
@@ -112,6 +112,7 @@ class Aggregation:
                     f"field; it can name: {allowed or '(none)'}")
             self.order.append((name, desc))
         self._table: dict[tuple[Any, ...], list[Any]] = {}
+        self._feeds = [_feeder(metric, field) for _, metric, field in self.metrics]
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -127,14 +128,16 @@ class Aggregation:
         return keys
 
     def add(self, entity: Any) -> None:
+        feeds = self._feeds
         per_metric = [None if field is None else values_at(entity, field)
                       for _, _, field in self.metrics]
+        table = self._table
         for key in self._group_keys(entity):
-            states = self._table.get(key)
+            states = table.get(key)
             if states is None:
-                states = self._table[key] = [m.start() for _, m, _ in self.metrics]
-            for i, (_, metric, field) in enumerate(self.metrics):
-                states[i] = _accumulate(metric, field, states[i], per_metric[i])
+                states = table[key] = [m.start() for _, m, _ in self.metrics]
+            for i, feed in enumerate(feeds):
+                states[i] = feed(states[i], per_metric[i])
 
     # -- the answer ------------------------------------------------------------------------
 
@@ -172,24 +175,27 @@ class Aggregation:
         return ordered[self.query.offset:end]
 
 
-def _accumulate(metric: Metric, field: FieldSchema | None, state: Any,
-                values: list[Any] | None) -> Any:
+def _feeder(metric: Metric, field: FieldSchema | None) -> Any:
+    """``(state, values) -> state`` for one metric over one entity's values of its field."""
     if field is None:  # Count
-        return state + 1
-    assert values is not None
+        return lambda state, values: state + 1
     if isinstance(metric, CountDistinct):
-        state.update(canonical(field, v) for v in values)
-        return state
+        def distinct(state: set[Any], values: list[Any]) -> set[Any]:
+            state.update([canonical(field, v) for v in values])
+            return state
+        return distinct
     if isinstance(metric, Sum):
-        for v in values:
-            state.add(v)
-        return state
+        return lambda state, values: state.add_all(values) if values else state
     assert isinstance(metric, Min)
-    for v in values:
-        v = canonical(field, v)
-        if state is None or (v > state if metric.largest else v < state):
-            state = v
-    return state
+    largest = metric.largest
+
+    def extreme(state: Any, values: list[Any]) -> Any:
+        for v in values:
+            v = canonical(field, v)
+            if state is None or (v > state if largest else v < state):
+                state = v
+        return state
+    return extreme
 
 
 class Suggestion:

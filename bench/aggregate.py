@@ -9,7 +9,8 @@ Contenders, each answer checked against the true one (computed here from the row
   @rating`` (the server's reducers; numbers printed with ~12 digits, compared with a
   tolerance of 1e-9 and reported "wrong" otherwise);
 - ``raw-exact``: redis-py reading every document with a cursor (``LOAD 1 $``) and grouping in
-  Python: what exactness costs without the library.
+  Python (``math.fsum(v) / len(v)``: within an ulp of the true mean, checked with the same
+  tolerance): what exact values cost without the library.
 
 One embedded server, one process; prints the median time of each and its ratio to
 ``raw-groupby``.
@@ -24,6 +25,7 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any, ClassVar
 
 import redis
@@ -49,11 +51,13 @@ class Product(RedisModel):
 
 
 def truth(rows: list[dict[str, Any]]) -> dict[str, tuple[int, float]]:
+    """Counts, and means of the ratings computed exactly (fractions) and rounded once."""
     ratings: dict[str, list[float]] = defaultdict(list)
     for row in rows:
         for tag in set(row["tags"]):
             ratings[tag].append(row["rating"])
-    return {tag: (len(v), math.fsum(v) / len(v)) for tag, v in ratings.items()}
+    return {tag: (len(v), float(sum(map(Fraction, v)) / len(v)))
+            for tag, v in ratings.items()}
 
 
 def stack(repo: RedisRepository[Product]) -> dict[str, tuple[int, float]]:
@@ -94,6 +98,7 @@ def agrees(got: dict[str, tuple[int, float]], want: dict[str, tuple[int, float]]
         return False
     for tag, (n, avg) in want.items():
         gn, gavg = got[tag]
+        # exact: the correctly rounded mean; else within 1e-9 (the reducers print 12 digits)
         if gn != n or not (gavg == avg if exact else math.isclose(gavg, avg, rel_tol=1e-9)):
             return False
     return True
@@ -127,7 +132,7 @@ def run(n: int, rounds: int, server: RedisStackServer) -> None:
     results = {}
     for name, func, exact in [
         ("raw-groupby", lambda: raw_groupby(client, index), False),
-        ("raw-exact", lambda: raw_exact(client, index), True),
+        ("raw-exact", lambda: raw_exact(client, index), False),
         ("stack", lambda: stack(repo), True),
     ]:
         seconds, answer = timed(func, rounds)

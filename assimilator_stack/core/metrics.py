@@ -59,40 +59,50 @@ class CountDistinct(Metric):
         return len(state)
 
 
-class _Total:
-    """An exact running sum: ints exactly, floats as Shewchuk's non-overlapping partials."""
+# Every finite double is an integer multiple of 2**-1074: sums kept as that integer are exact.
+_SHIFT = 1074
 
-    __slots__ = ("count", "ints", "partials")
+
+class _Total:
+    """An exact running sum: ints as an int, floats as an integer count of 2**-1074."""
+
+    __slots__ = ("count", "floats", "ints", "scaled")
 
     def __init__(self) -> None:
         self.count = 0
         self.ints = 0
-        self.partials: list[float] | None = None
+        self.scaled = 0
+        self.floats = False
 
-    def add(self, x: Any) -> None:
-        self.count += 1
-        if isinstance(x, int):
-            self.ints += x
-            return
-        partials = self.partials if self.partials is not None else []
-        self.partials = partials
-        i = 0
-        x = float(x)
-        for y in partials:
-            if abs(x) < abs(y):
-                x, y = y, x
-            hi = x + y
-            lo = y - (hi - x)
-            if lo:
-                partials[i] = lo
-                i += 1
-            x = hi
-        partials[i:] = [x]
+    def add_all(self, values: list[Any]) -> _Total:
+        for x in values:
+            self.count += 1
+            if isinstance(x, int):
+                self.ints += x
+            else:
+                n, d = float(x).as_integer_ratio()
+                self.scaled += n << (_SHIFT + 1 - d.bit_length())
+                self.floats = True
+        return self
 
     def value(self) -> int | float:
-        if self.partials is None:
+        if not self.floats:
             return self.ints
-        return math.fsum([*self.partials, self.ints])
+        return _ratio(self.scaled + (self.ints << _SHIFT), 1 << _SHIFT)
+
+    def mean(self) -> float:
+        if not self.floats:
+            return _ratio(self.ints, self.count)
+        return _ratio(self.scaled + (self.ints << _SHIFT), self.count << _SHIFT)
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    """``numerator / denominator`` correctly rounded (int division is); past the largest
+    double, infinity."""
+    try:
+        return numerator / denominator
+    except OverflowError:
+        return math.copysign(math.inf, numerator)
 
 
 class Sum(Metric):
@@ -115,7 +125,7 @@ class Avg(Sum):
     def result(self, state: Any) -> Any:
         if not state.count:
             return None
-        return state.value() / state.count
+        return state.mean()
 
 
 class Min(Metric):
