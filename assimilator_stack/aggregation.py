@@ -46,6 +46,9 @@ def _order_key(field: FieldSchema, value: Any) -> Any:
 
 
 def _group_by_names(group_by: str | Sequence[str]) -> tuple[str, ...]:
+    if not isinstance(group_by, (str, list, tuple)):
+        raise InvalidQueryError(
+            f"group_by takes a field name or a tuple / list of them, got {group_by!r}")
     names = (group_by,) if isinstance(group_by, str) else tuple(group_by)
     for name in names:
         if not isinstance(name, str) or not name:

@@ -12,7 +12,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import pytest
 import redis
@@ -24,6 +24,7 @@ from assimilator_stack import (
     Avg,
     Count,
     CountDistinct,
+    Indexed,
     InternalRepository,
     InvalidQueryError,
     Max,
@@ -58,6 +59,7 @@ class Book(RedisModel):
     at: dt.datetime | None = None
     ref: uuid.UUID | None = None
     signed: bool = False
+    city: Annotated[str, Indexed(case_sensitive=False)] = ""  # a lower-cased copy is indexed
 
     class AssimilatorConfig(AssimilatorConfig):
         key_prefix: ClassVar[str | None] = "agg:book"
@@ -193,6 +195,8 @@ def test_bad_input_is_refused_before_anything_is_sent(repo: Any,
         ((), {}, "needs group_by"),
         ((), {"n": 3}, "takes a metric"),
         ((), {"group_by": ("category", "category"), "n": Count()}, "twice"),
+        ((), {"group_by": 3, "n": Count()}, "group_by takes"),
+        ((), {"group_by": ("category", ""), "n": Count()}, "group_by takes"),
     ]
     with commands.count() as calls:
         for specs, kwargs, message in bad:
@@ -224,9 +228,13 @@ def test_suggest_is_not_cut_by_prefix_expansion_limits(make_repo: RepoFactory) -
     """More distinct values than MAXPREFIXEXPANSIONS (200): every one is suggested."""
     repo = make_repo(Book)
     for i in range(450):
-        repo.save(Book(id=f"x{i}", title=f"pfx{i:04d}", tags=["pfx-common"]))
+        repo.save(Book(id=f"x{i}", title=f"pfx{i:04d}", city=f"pfx{i:04d}",
+                       tags=["pfx-common"]))
     found = repo.suggest("title", "PFX", limit=1000)
     assert found == [f"pfx{i:04d}" for i in range(450)]
+    inner = getattr(repo, "inner", repo)  # (the async repository behind the facade)
+    inner.core.redis_wildcards = True  # lets Redis expand filters' prefixes: not suggest's
+    assert repo.suggest("city", "PFX", limit=1000) == found
     assert repo.suggest("tags", "pf") == ["pfx-common"]
 
 

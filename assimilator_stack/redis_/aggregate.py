@@ -28,7 +28,11 @@ def selection(core: RedisCore[Any], aggregation: Aggregation) -> Read:
 
 
 def suggestion_read(core: RedisCore[Any], suggestion: Suggestion) -> Read:
-    return core.read([filter_(**suggestion.lookup)], page=PAGE, stream=True)
+    """The candidates: ``istartswith`` is checked in Python (exact); with
+    ``core.redis_wildcards`` Redis would expand the prefix and could silently stop at
+    MAXPREFIXEXPANSIONS, so then every entity is read (and checked in Python all the same)."""
+    selection = filter_() if core.redis_wildcards else filter_(**suggestion.lookup)
+    return core.read([selection], page=PAGE, stream=True)
 
 
 def feed(core: RedisCore[Any], read: Read, sink: Feeds, ready: MutableSet[str]) -> Plan[None]:
