@@ -143,6 +143,19 @@ def test_two_group_fields_and_typed_group_values(repo: Any) -> None:
     ]
 
 
+def test_equal_instants_make_one_group_in_utc(repo: Any) -> None:
+    utc = dt.timezone.utc
+    ref = uuid.UUID(int=7)
+    repo.save(Book(id="t1", category="t", at=dt.datetime(2024, 6, 30, 12, 30), ref=ref))
+    repo.save(Book(id="t2", category="t", ref=ref,
+                   at=dt.datetime(2024, 6, 30, 14, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))))
+    rows = repo.aggregate(filter_(category="t"), group_by=("at", "ref"), n=Count(),
+                          last=Max("at"), d=CountDistinct("at"))
+    instant = dt.datetime(2024, 6, 30, 12, 30, tzinfo=utc)
+    assert rows == [{"at": instant, "ref": ref, "n": 2, "last": instant, "d": 1}]
+    assert rows[0]["at"].tzinfo == utc and type(rows[0]["ref"]) is uuid.UUID
+
+
 def test_order_by_a_metric_and_paginate_the_groups(repo: Any) -> None:
     by_count = repo.aggregate(order("-n"), group_by="tags", n=Count())
     assert [(r["tags"], r["n"]) for r in by_count] == [
