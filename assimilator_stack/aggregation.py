@@ -39,6 +39,8 @@ def canonical(field: FieldSchema, value: Any) -> Any:
 
 
 def _order_key(field: FieldSchema, value: Any) -> Any:
+    if field.kind == "number":  # exactly (as doubles 2**53 and 2**53 + 1 would tie)
+        return value
     key = value_key(field, value)
     if isinstance(key, str) and not field.case_sensitive:
         return (lower(key), key)
