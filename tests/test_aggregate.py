@@ -309,3 +309,16 @@ def test_100k_entities_in_20k_groups(make_repo: RepoFactory, client: redis.Redis
 def test_the_twin_and_redis_agree_on_names_with_double_underscores(repo: Any) -> None:
     rows = repo.aggregate(order("-avg__r"), group_by="category", avg__r=Avg("rating"))
     assert [r["category"] for r in rows] == [None, "scifi", "classic"]
+
+
+def test_every_client_flavour(any_client: redis.Redis, make_repo: RepoFactory) -> None:
+    """RESP2 / RESP3, bytes or str replies: the same rows and suggestions as the twin."""
+    repo = make_repo(Book, any_client)
+    twin = InternalRepository(model=Book)
+    for book in BOOKS:
+        repo.save(book)
+        twin.save(book)
+    for kwargs in [{"group_by": "tags", "n": Count(), "avg": Avg("rating")},
+                   {"group_by": ("shelf", "category"), "low": Min("pages")}]:
+        assert repo.aggregate(**kwargs) == twin.aggregate(**kwargs)
+    assert repo.suggest("tags", "S") == twin.suggest("tags", "S") == ["sand", "space"]
