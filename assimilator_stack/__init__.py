@@ -11,6 +11,7 @@ from .aio import (
     async_retry_on_conflict,
 )
 from .core.lazy import LazyCommand
+from .core.metrics import Avg, Count, CountDistinct, Max, Metric, Min, Sum
 from .core.repository import Repository
 from .core.specs import (
     FilterSpecification,
@@ -65,8 +66,11 @@ __all__ = [
     "AsyncRedisUnitOfWork",
     "AsyncRepository",
     "AsyncUnitOfWork",
+    "Avg",
     "ConcurrencyError",
     "ConnectionFailedError",
+    "Count",
+    "CountDistinct",
     "DataLayerError",
     "FilterSpecification",
     "IndexNotReadyError",
@@ -79,6 +83,9 @@ __all__ = [
     "InvalidQueryError",
     "JoinSpecification",
     "LazyCommand",
+    "Max",
+    "Metric",
+    "Min",
     "MultipleResultsError",
     "NotFoundError",
     "NotIndexed",
@@ -94,6 +101,7 @@ __all__ = [
     "Repository",
     "Specification",
     "SpecificationList",
+    "Sum",
     "Text",
     "UnindexedDocument",
     "UnindexedDocumentError",

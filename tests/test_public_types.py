@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 import redis
@@ -28,6 +28,7 @@ from assimilator_stack import (
     AsyncRedisUnitOfWork,
     AsyncRepository,
     AsyncUnitOfWork,
+    Count,
     IndexStatus,
     InternalRepository,
     InternalUnitOfWork,
@@ -36,6 +37,7 @@ from assimilator_stack import (
     RedisRepository,
     RedisUnitOfWork,
     Repository,
+    Sum,
     UnitOfWork,
     filter_,
     order,
@@ -72,6 +74,10 @@ def abstract_face(repo: Repository[Customer], uow: UnitOfWork[Customer]) -> None
     stream = assert_type(repo.stream(batch_size=10), Iterator[Customer])
     assert [type(c) for c in stream] == [Customer]
     explained = assert_type(repo.explain(filter_(balance__gt=1)), list[str])
+    rows = assert_type(repo.aggregate(group_by="name", n=Count(), total=Sum("balance")),
+                       list[dict[str, Any]])
+    assert rows == [{"name": "Ann", "n": 1, "total": 5}]
+    assert assert_type(repo.suggest("name", "a"), list[str]) == ["Ann"]
     assert all(isinstance(arg, str) for arg in explained)
     saved.balance = 7
     assert_type(repo.is_modified(saved), bool)
@@ -103,6 +109,10 @@ def redis_face(client: redis.Redis) -> None:
     assert assert_type(repo.count(lazy=True), LazyCommand[int])() == 1
     assert [type(c) for c in assert_type(repo.stream(), Iterator[Customer])] == [Customer]
     assert assert_type(repo.explain(), list[str])[0] == "FT.AGGREGATE"
+    rows = assert_type(repo.aggregate(group_by="name", n=Count(), total=Sum("balance")),
+                       list[dict[str, Any]])
+    assert rows == [{"name": "Ann", "n": 1, "total": 5}]
+    assert assert_type(repo.suggest("name", "a"), list[str]) == ["Ann"]
     assert isinstance(assert_type(repo.index_status(), IndexStatus), IndexStatus)
     assert_type(repo.is_modified(saved), bool)
     assert type(assert_type(repo.update(saved, balance=6), Customer)) is Customer
@@ -132,6 +142,10 @@ def twin_face() -> None:
     assert assert_type(repo.count(lazy=True), LazyCommand[int])() == 1
     assert [type(c) for c in assert_type(repo.stream(), Iterator[Customer])] == [Customer]
     assert assert_type(repo.explain(), list[str])[0] == "FT.AGGREGATE"
+    rows = assert_type(repo.aggregate(group_by="name", n=Count(), total=Sum("balance")),
+                       list[dict[str, Any]])
+    assert rows == [{"name": "Ann", "n": 1, "total": 5}]
+    assert assert_type(repo.suggest("name", "a"), list[str]) == ["Ann"]
     assert_type(repo.is_modified(saved), bool)
     assert type(assert_type(repo.update(saved, balance=6), Customer)) is Customer
     assert assert_type(repo.update(filter_(name="Ann"), balance=8), int) == 1
@@ -165,6 +179,10 @@ async def async_abstract_face(repo: AsyncRepository[Customer],
     stream = assert_type(repo.stream(batch_size=10), AsyncIterator[Customer])
     assert [type(c) async for c in stream] == [Customer]
     assert_type(await repo.explain(filter_(balance__gt=1)), list[str])
+    rows = assert_type(await repo.aggregate(group_by="name", n=Count(), total=Sum("balance")),
+                       list[dict[str, Any]])
+    assert rows == [{"name": "Ann", "n": 1, "total": 5}]
+    assert assert_type(await repo.suggest("name", "a"), list[str]) == ["Ann"]
     saved.balance = 7
     assert_type(await repo.is_modified(saved), bool)
     assert_type(await repo.update(saved), Customer)
@@ -198,6 +216,10 @@ async def async_redis_face(client: redis.asyncio.Redis) -> None:
     stream = assert_type(repo.stream(), AsyncIterator[Customer])
     assert [type(c) async for c in stream] == [Customer]
     assert assert_type(await repo.explain(), list[str])[0] == "FT.AGGREGATE"
+    rows = assert_type(await repo.aggregate(group_by="name", n=Count(), total=Sum("balance")),
+                       list[dict[str, Any]])
+    assert rows == [{"name": "Ann", "n": 1, "total": 5}]
+    assert assert_type(await repo.suggest("name", "a"), list[str]) == ["Ann"]
     assert isinstance(assert_type(await repo.index_status(), IndexStatus), IndexStatus)
     assert_type(await repo.is_modified(saved), bool)
     assert type(assert_type(await repo.update(saved, balance=6), Customer)) is Customer
@@ -229,6 +251,10 @@ async def async_twin_face() -> None:
     stream = assert_type(repo.stream(), AsyncIterator[Customer])
     assert [type(c) async for c in stream] == [Customer]
     assert assert_type(await repo.explain(), list[str])[0] == "FT.AGGREGATE"
+    rows = assert_type(await repo.aggregate(group_by="name", n=Count(), total=Sum("balance")),
+                       list[dict[str, Any]])
+    assert rows == [{"name": "Ann", "n": 1, "total": 5}]
+    assert assert_type(await repo.suggest("name", "a"), list[str]) == ["Ann"]
     assert_type(await repo.is_modified(saved), bool)
     assert type(assert_type(await repo.update(saved, balance=6), Customer)) is Customer
     assert assert_type(await repo.update(filter_(name="Ann"), balance=8), int) == 1

@@ -8,13 +8,14 @@ tested against the twin exactly as sync code is (pattern substitution).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
 from ..core.async_repository import AsyncRepository
 from ..core.lazy import AsyncLazyCommand
+from ..core.metrics import Metric
 from ..core.repository import EntityLike, SpecOf
 from ..core.unit_of_work import AsyncUnitOfWork, RepositoryTransaction
 from ..internal.repository import InternalRepository
@@ -111,6 +112,10 @@ class AsyncInternalRepository(AsyncRepository[M]):
         def count(self, *specs: SpecOf[M], lazy: bool = False
                   ) -> Coroutine[Any, Any, int] | AsyncLazyCommand[int]: ...
         async def explain(self, *specs: SpecOf[M]) -> list[str]: ...
+        async def aggregate(self, *specs: SpecOf[M], group_by: str | Sequence[str] = (),
+                            **metrics: Metric) -> list[dict[str, Any]]: ...
+        async def suggest(self, field: str, prefix: str, *, limit: int = 10
+                          ) -> list[str]: ...
         async def save(self, obj: EntityLike[M] = None, **fields: Any) -> M: ...
         @overload
         async def update(self, obj: EntityLike[M] = None, **values: Any) -> M: ...
@@ -130,6 +135,8 @@ class AsyncInternalRepository(AsyncRepository[M]):
         filter = _awaited("filter", lazy=True)
         count = _awaited("count", lazy=True)
         explain = _awaited("explain")
+        aggregate = _awaited("aggregate")
+        suggest = _awaited("suggest")
         save = _awaited("save")
         update = _awaited("update")
         delete = _awaited("delete")

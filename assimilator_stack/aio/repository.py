@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import redis.asyncio
@@ -16,6 +16,7 @@ from ..redis_.core import RedisCore
 from .driver import AsyncSession
 
 if TYPE_CHECKING:
+    from ..core.metrics import Metric
     from ..redis_.health import IndexStatus
 
 M = TypeVar("M", bound=BaseModel)
@@ -81,6 +82,10 @@ class AsyncRedisRepository(RedisRepositoryBase[M], AsyncRepository[M]):
                   ) -> Coroutine[Any, Any, int] | AsyncLazyCommand[int]: ...
         def stream(self, *specs: SpecOf[M], batch_size: int = 1000) -> AsyncIterator[M]: ...
         async def explain(self, *specs: SpecOf[M]) -> list[str]: ...
+        async def aggregate(self, *specs: SpecOf[M], group_by: str | Sequence[str] = (),
+                            **metrics: Metric) -> list[dict[str, Any]]: ...
+        async def suggest(self, field: str, prefix: str, *, limit: int = 10
+                          ) -> list[str]: ...
         async def index_status(self) -> IndexStatus: ...
         async def save(self, obj: EntityLike[M] = None, **fields: Any) -> M: ...
         @overload

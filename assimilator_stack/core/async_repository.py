@@ -5,12 +5,13 @@ entities. The same methods, arguments, specifications, errors and meaning as
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from typing import Any, Generic, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
 from .lazy import AsyncLazyCommand
+from .metrics import Metric
 from .repository import EntityLike, SpecOf
 from .specs import SpecificationList
 
@@ -75,6 +76,16 @@ class AsyncRepository(ABC, Generic[M]):
     def stream(self, *specs: SpecOf[M], batch_size: int = 1000) -> AsyncIterator[M]:
         """Every match, in the order ``filter`` gives (``async for``), read ``batch_size``
         at a time."""
+
+    @abstractmethod
+    async def aggregate(self, *specs: SpecOf[M], group_by: str | Sequence[str] = (),
+                        **metrics: Metric) -> list[dict[str, Any]]:
+        """One row per group of the entities ``specs`` select (see Repository.aggregate)."""
+
+    @abstractmethod
+    async def suggest(self, field: str, prefix: str, *, limit: int = 10) -> list[str]:
+        """Distinct values of a str field starting with ``prefix`` (see
+        Repository.suggest)."""
 
     @abstractmethod
     async def explain(self, *specs: SpecOf[M]) -> list[str]:

@@ -8,12 +8,13 @@ Every public method is typed exactly (``get -> M``, ``filter -> list[M]``, ``laz
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Generic, Literal, TypeAlias, TypeVar, overload
 
 from pydantic import BaseModel
 
 from .lazy import LazyCommand
+from .metrics import Metric
 from .specs import Specification, SpecificationList
 
 M = TypeVar("M", bound=BaseModel)
@@ -67,6 +68,17 @@ class Repository(ABC, Generic[M]):
     @abstractmethod
     def stream(self, *specs: SpecOf[M], batch_size: int = 1000) -> Iterator[M]:
         """Every match, in the order ``filter`` gives, read ``batch_size`` at a time."""
+
+    @abstractmethod
+    def aggregate(self, *specs: SpecOf[M], group_by: str | Sequence[str] = (),
+                  **metrics: Metric) -> list[dict[str, Any]]:
+        """One row per group of the entities ``specs`` select: the ``group_by`` values and
+        each metric (``n=Count()``, ``avg=Avg("rating")``); see docs/queries.md."""
+
+    @abstractmethod
+    def suggest(self, field: str, prefix: str, *, limit: int = 10) -> list[str]:
+        """Distinct values of the str field ``field`` that start with ``prefix`` (ignoring
+        case), most frequent first, ties alphabetical; at most ``limit``."""
 
     @abstractmethod
     def explain(self, *specs: SpecOf[M]) -> list[str]:

@@ -20,9 +20,11 @@ from typing import Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
+from ..aggregation import Aggregation, Suggestion
 from ..core.lazy import LazyCommand
+from ..core.metrics import Metric
 from ..core.repository import EntityLike, Repository, SpecOf
-from ..core.specs import Query, Specification, collect, exactly_one
+from ..core.specs import Query, Specification, collect, exactly_one, filter_
 from ..core.unit_of_work import NESTED_BEGIN, OUTSIDE_COMMIT, OUTSIDE_WRITE
 from ..exceptions import (
     AlreadyExistsError,
@@ -330,6 +332,19 @@ class InternalRepository(Repository[M]):
         if keys is not None:
             return sum(1 for key in keys if self._stored(key) is not None)
         return len(self._matching(query))  # order is checked, order and paginate ignored
+
+    def aggregate(self, *specs: SpecOf[M], group_by: str | Sequence[str] = (),
+                  **metrics: Metric) -> list[dict[str, Any]]:
+        aggregation = Aggregation(self.core.schema, specs, group_by, metrics)
+        for _, entity in self._matching(Query(filter=aggregation.filter)):
+            aggregation.add(entity)
+        return aggregation.rows()
+
+    def suggest(self, field: str, prefix: str, *, limit: int = 10) -> list[str]:
+        suggestion = Suggestion(self.core.schema, field, prefix, limit)
+        for _, entity in self._matching(collect([filter_(**suggestion.lookup)])):
+            suggestion.add(entity)
+        return suggestion.result()
 
     def explain(self, *specs: SpecOf[M]) -> list[str]:
         """The command RedisRepository would send first for ``filter(*specs)`` to a Redis

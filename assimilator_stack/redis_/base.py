@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from ..aggregation import Aggregation, Suggestion
 from ..core.specs import Specification
 from ..core.unit_of_work import NESTED_BEGIN, OUTSIDE_COMMIT, OUTSIDE_WRITE
 from ..exceptions import InvalidQueryError, NotFoundError, UnitOfWorkError
+from . import aggregate as aggregating
 from .core import Read, RedisCore, WriteOp
 from .driver import SyncSession
 from .partial import complete, is_read_only, make_whole, revalidated
@@ -233,6 +235,20 @@ class RedisRepositoryBase(Generic[M]):
         if lazy:
             return self.lazy_command(self.count, *specs)
         return self._run(self.core.count(specs, self._ready))
+
+    def aggregate(self, *specs: Any, group_by: Any = (), **metrics: Any) -> Any:
+        """Rows of group values and metrics over the entities ``specs`` select (see
+        docs/queries.md, "Aggregations and suggestions"); checked before anything is sent."""
+        aggregation = Aggregation(self.core.schema, specs, group_by, metrics)
+        read = aggregating.selection(self.core, aggregation)
+        return self._run(aggregating.aggregate(self.core, aggregation, read, self._ready))
+
+    def suggest(self, field: str, prefix: str, *, limit: int = 10) -> Any:
+        """Distinct values of the str field ``field`` starting with ``prefix`` (ignoring
+        case), most frequent first, ties alphabetical; at most ``limit``."""
+        suggestion = Suggestion(self.core.schema, field, prefix, limit)
+        read = aggregating.suggestion_read(self.core, suggestion)
+        return self._run(aggregating.suggest(self.core, suggestion, read, self._ready))
 
     def explain(self, *specs: Any) -> Any:
         """The FT.AGGREGATE (or, for a lookup by id, JSON.MGET) ``filter(*specs)`` sends first,
