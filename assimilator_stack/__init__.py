@@ -10,6 +10,7 @@ from .aio import (
     AsyncUnitOfWork,
     async_retry_on_conflict,
 )
+from .core.hits import Hit
 from .core.lazy import LazyCommand
 from .core.repository import Repository
 from .core.specs import (
@@ -18,6 +19,7 @@ from .core.specs import (
     OnlySpecification,
     OrderSpecification,
     PaginateSpecification,
+    SearchSpecification,
     Specification,
     SpecificationList,
     filter_,
@@ -25,6 +27,7 @@ from .core.specs import (
     only,
     order,
     paginate,
+    search,
 )
 from .core.unit_of_work import UnitOfWork
 from .exceptions import (
@@ -69,6 +72,7 @@ __all__ = [
     "ConnectionFailedError",
     "DataLayerError",
     "FilterSpecification",
+    "Hit",
     "IndexNotReadyError",
     "IndexStatus",
     "Indexed",
@@ -92,6 +96,7 @@ __all__ = [
     "RedisRepository",
     "RedisUnitOfWork",
     "Repository",
+    "SearchSpecification",
     "Specification",
     "SpecificationList",
     "Text",
@@ -108,4 +113,5 @@ __all__ = [
     "order",
     "paginate",
     "retry_on_conflict",
+    "search",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import redis.asyncio
@@ -16,6 +16,7 @@ from ..redis_.core import RedisCore
 from .driver import AsyncSession
 
 if TYPE_CHECKING:
+    from ..core.hits import Hit
     from ..redis_.health import IndexStatus
 
 M = TypeVar("M", bound=BaseModel)
@@ -81,6 +82,9 @@ class AsyncRedisRepository(RedisRepositoryBase[M], AsyncRepository[M]):
                   ) -> Coroutine[Any, Any, int] | AsyncLazyCommand[int]: ...
         def stream(self, *specs: SpecOf[M], batch_size: int = 1000) -> AsyncIterator[M]: ...
         async def explain(self, *specs: SpecOf[M]) -> list[str]: ...
+        async def hits(self, *specs: SpecOf[M], highlight: Iterable[str] | str = (),
+                       summarize: Iterable[str] | str = (),
+                       tags: tuple[str, str] = ("<b>", "</b>")) -> list[Hit[M]]: ...
         async def index_status(self) -> IndexStatus: ...
         async def save(self, obj: EntityLike[M] = None, **fields: Any) -> M: ...
         @overload

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from ..core.specs import Specification
 from ..core.unit_of_work import NESTED_BEGIN, OUTSIDE_COMMIT, OUTSIDE_WRITE
 from ..exceptions import InvalidQueryError, NotFoundError, UnitOfWorkError
+from ..ranking import hit_options
 from .core import Read, RedisCore, WriteOp
 from .driver import SyncSession
 from .partial import complete, is_read_only, make_whole, revalidated
@@ -217,6 +218,15 @@ class RedisRepositoryBase(Generic[M]):
         if lazy:
             return self.lazy_command(self.filter, *specs)
         return self._run(self._reading(self.core.filter(specs, self._ready, self._watch)))
+
+    def hits(self, *specs: Any, highlight: Any = (), summarize: Any = (),
+             tags: Any = ("<b>", "</b>")) -> Any:
+        """Like ``filter``, each entity as a :class:`Hit`: its relevance when a ``search`` is
+        among ``specs`` (else None) and, for the named ``Text()`` fields, its text with the
+        matched words wrapped in ``tags`` (``summarize``: fragments around the matches)."""
+        options = hit_options(self.core.schema, highlight, summarize, tags)  # checked now
+        return self._run(self._reading(self.core.hits(specs, options, self._ready,
+                                                      self._watch)))
 
     def stream(self, *specs: Any, batch_size: int = 1000) -> Any:
         """Every match, in the order ``filter`` gives, read ``batch_size`` at a time (memory

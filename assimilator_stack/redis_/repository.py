@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import redis
@@ -17,6 +17,7 @@ from .driver import SyncSession
 from .partial import complete, defer_loading
 
 if TYPE_CHECKING:
+    from ..core.hits import Hit
     from .health import IndexStatus
 
 M = TypeVar("M", bound=BaseModel)
@@ -85,6 +86,9 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
         def count(self, *specs: SpecOf[M], lazy: bool = False) -> int | LazyCommand[int]: ...
         def count(self, *specs: SpecOf[M], lazy: bool = False) -> int | LazyCommand[int]: ...
         def explain(self, *specs: SpecOf[M]) -> list[str]: ...
+        def hits(self, *specs: SpecOf[M], highlight: Iterable[str] | str = (),
+                 summarize: Iterable[str] | str = (), tags: tuple[str, str] = ("<b>", "</b>")
+                 ) -> list[Hit[M]]: ...
         def index_status(self) -> IndexStatus: ...
         def save(self, obj: EntityLike[M] = None, **fields: Any) -> M: ...
         @overload
