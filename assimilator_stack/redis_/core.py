@@ -718,6 +718,10 @@ class RedisCore(Generic[M]):
         compiled = read.compiled
         assert compiled is not None
         yield from self.ensure_index(ready)
+        if read.relevance:  # ranked first (ranked_keys), documents then read by key
+            return ["FT.SEARCH", self.index.name, compiled.query, *compiled.params_args(),
+                    "WITHSCORES", "NOCONTENT", "LIMIT", "0", str(_RANKED_FIRST), "TIMEOUT",
+                    str(self.query_timeout_ms), "DIALECT", "2"]
         exact = compiled.exact
         scan = yield from self.open_scan(
             compiled, read.sort, ready, read.page,
