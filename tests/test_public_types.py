@@ -28,6 +28,7 @@ from assimilator_stack import (
     AsyncRedisUnitOfWork,
     AsyncRepository,
     AsyncUnitOfWork,
+    Hit,
     IndexStatus,
     InternalRepository,
     InternalUnitOfWork,
@@ -72,6 +73,10 @@ def abstract_face(repo: Repository[Customer], uow: UnitOfWork[Customer]) -> None
     stream = assert_type(repo.stream(batch_size=10), Iterator[Customer])
     assert [type(c) for c in stream] == [Customer]
     explained = assert_type(repo.explain(filter_(balance__gt=1)), list[str])
+    hits = assert_type(repo.hits(filter_(name="Ann")), list[Hit[Customer]])
+    assert [type(assert_type(h.entity, Customer)) for h in hits] == [Customer]
+    assert_type(hits[0].score, float | None)
+    assert_type(hits[0].highlights, dict[str, str])
     assert all(isinstance(arg, str) for arg in explained)
     saved.balance = 7
     assert_type(repo.is_modified(saved), bool)
@@ -103,6 +108,10 @@ def redis_face(client: redis.Redis) -> None:
     assert assert_type(repo.count(lazy=True), LazyCommand[int])() == 1
     assert [type(c) for c in assert_type(repo.stream(), Iterator[Customer])] == [Customer]
     assert assert_type(repo.explain(), list[str])[0] == "FT.AGGREGATE"
+    hits = assert_type(repo.hits(filter_(name="Ann")), list[Hit[Customer]])
+    assert [type(assert_type(h.entity, Customer)) for h in hits] == [Customer]
+    assert_type(hits[0].score, float | None)
+    assert_type(hits[0].highlights, dict[str, str])
     assert isinstance(assert_type(repo.index_status(), IndexStatus), IndexStatus)
     assert_type(repo.is_modified(saved), bool)
     assert type(assert_type(repo.update(saved, balance=6), Customer)) is Customer
@@ -132,6 +141,10 @@ def twin_face() -> None:
     assert assert_type(repo.count(lazy=True), LazyCommand[int])() == 1
     assert [type(c) for c in assert_type(repo.stream(), Iterator[Customer])] == [Customer]
     assert assert_type(repo.explain(), list[str])[0] == "FT.AGGREGATE"
+    hits = assert_type(repo.hits(filter_(name="Ann")), list[Hit[Customer]])
+    assert [type(assert_type(h.entity, Customer)) for h in hits] == [Customer]
+    assert_type(hits[0].score, float | None)
+    assert_type(hits[0].highlights, dict[str, str])
     assert_type(repo.is_modified(saved), bool)
     assert type(assert_type(repo.update(saved, balance=6), Customer)) is Customer
     assert assert_type(repo.update(filter_(name="Ann"), balance=8), int) == 1
@@ -165,6 +178,8 @@ async def async_abstract_face(repo: AsyncRepository[Customer],
     stream = assert_type(repo.stream(batch_size=10), AsyncIterator[Customer])
     assert [type(c) async for c in stream] == [Customer]
     assert_type(await repo.explain(filter_(balance__gt=1)), list[str])
+    hits = assert_type(await repo.hits(filter_(name="Ann")), list[Hit[Customer]])
+    assert [type(assert_type(h.entity, Customer)) for h in hits] == [Customer]
     saved.balance = 7
     assert_type(await repo.is_modified(saved), bool)
     assert_type(await repo.update(saved), Customer)
@@ -198,6 +213,8 @@ async def async_redis_face(client: redis.asyncio.Redis) -> None:
     stream = assert_type(repo.stream(), AsyncIterator[Customer])
     assert [type(c) async for c in stream] == [Customer]
     assert assert_type(await repo.explain(), list[str])[0] == "FT.AGGREGATE"
+    hits = assert_type(await repo.hits(filter_(name="Ann")), list[Hit[Customer]])
+    assert [type(assert_type(h.entity, Customer)) for h in hits] == [Customer]
     assert isinstance(assert_type(await repo.index_status(), IndexStatus), IndexStatus)
     assert_type(await repo.is_modified(saved), bool)
     assert type(assert_type(await repo.update(saved, balance=6), Customer)) is Customer
@@ -229,6 +246,8 @@ async def async_twin_face() -> None:
     stream = assert_type(repo.stream(), AsyncIterator[Customer])
     assert [type(c) async for c in stream] == [Customer]
     assert assert_type(await repo.explain(), list[str])[0] == "FT.AGGREGATE"
+    hits = assert_type(await repo.hits(filter_(name="Ann")), list[Hit[Customer]])
+    assert [type(assert_type(h.entity, Customer)) for h in hits] == [Customer]
     assert_type(await repo.is_modified(saved), bool)
     assert type(assert_type(await repo.update(saved, balance=6), Customer)) is Customer
     assert assert_type(await repo.update(filter_(name="Ann"), balance=8), int) == 1

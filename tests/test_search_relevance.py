@@ -8,6 +8,7 @@ match; highlights are defined once (ranking.matched_spans) and are the same in b
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Annotated, Any, ClassVar
 
 import pytest
@@ -80,7 +81,7 @@ def test_a_match_in_the_heavier_field_ranks_first(repo: Any) -> None:
     assert all(s is not None for s in scores)
     assert scores == sorted(scores, reverse=True)
     # ties by id
-    for left, right in zip(hits, hits[1:]):
+    for left, right in itertools.pairwise(hits):
         if left.score == right.score:
             assert left.entity.id < right.entity.id
 
