@@ -12,12 +12,14 @@ import itertools
 from typing import Annotated, Any, ClassVar
 
 import pytest
+import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assimilator_stack import (
     AssimilatorConfig,
     AsyncInternalRepository,
+    ConcurrencyError,
     Hit,
     InternalRepository,
     InvalidQueryError,
@@ -29,6 +31,7 @@ from assimilator_stack import (
     paginate,
     search,
 )
+from tests.concurrency_support import after_search
 from tests.conftest import RepoFactory, UowFactory
 
 pytestmark = pytest.mark.both_apis
@@ -246,3 +249,38 @@ def test_explain_shows_the_ranking_search(make_repo: RepoFactory) -> None:
     assert ranked[0] == "FT.SEARCH" and "WITHSCORES" in ranked
     assert twin.explain(search("apple")) == ranked
     assert redis_repo.explain(search("apple"), order("price"))[0] == "FT.AGGREGATE"
+
+
+def test_a_unit_of_work_never_returns_an_entity_that_stopped_matching_before_its_watch(
+        make_repo: RepoFactory, make_uow: UowFactory, client: redis.Redis) -> None:
+    repo = make_repo(Product)
+    for product in CATALOGUE:
+        repo.save(product)
+
+    def race() -> None:  # another client, between the ranking search and the WATCH
+        client.execute_command("JSON.SET", "srch11:product:a", "$.name", '"Red plum"')
+
+    uow = make_uow(Product)
+    with uow:
+        with after_search(race) as fired:
+            found = uow.repository.filter(search("apple"))
+        assert fired
+        assert set(ids(found)) == {"b", "c", "d", "f"}
+        for product in found:
+            uow.repository.save(product, price=product.price + 1)
+        uow.commit()
+    assert repo.get(filter_(id="c")).price == 10
+
+
+def test_a_change_after_the_watch_aborts_the_commit(
+        make_repo: RepoFactory, make_uow: UowFactory, client: redis.Redis) -> None:
+    repo = make_repo(Product)
+    for product in CATALOGUE:
+        repo.save(product)
+    uow = make_uow(Product)
+    with pytest.raises(ConcurrencyError), uow:
+        [first, *_] = uow.repository.filter(search("pie"))
+        client.execute_command("JSON.SET", "srch11:product:c", "$.price", "100")
+        uow.repository.save(first, price=1)
+        uow.commit()
+    assert repo.get(filter_(id="c")).price == 100

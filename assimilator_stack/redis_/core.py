@@ -72,6 +72,7 @@ _TIMEOUT_POLICY_FACT = "\x00ON_TIMEOUT checked"
 # match fewer), a second one for all of them, up to the server's MAXSEARCHRESULTS default.
 _RANKED_FIRST = 1000
 _MAX_SEARCH_RESULTS = 1_000_000
+_WATCH_ROUNDS = 10
 
 
 @dataclass(frozen=True)
@@ -386,6 +387,8 @@ class RedisCore(Generic[M]):
         assert compiled is not None
         if read.ranked is None:
             ranked = yield from self.ranked_keys(compiled, ready)
+            if watch:  # a unit of work: ranked again after every key was WATCHed (watching.py)
+                ranked = yield from self.ranked_watched(compiled, ready, ranked)
             read.scores = dict(ranked)
             keys = [key for key, _ in ranked]
             if compiled.exact:
@@ -418,6 +421,24 @@ class RedisCore(Generic[M]):
                 return out
         read.done = True
         return []
+
+    def ranked_watched(self, compiled: CompiledFilter, ready: MutableSet[str],
+                       ranked: list[tuple[str, float]]) -> Plan[list[tuple[str, float]]]:
+        """Rank again until a ranking returns only keys WATCHed before it, so that every
+        entity a unit of work reads in relevance order was selected after its WATCH."""
+        watched: set[str] = set()
+        for _ in range(_WATCH_ROUNDS):
+            new = [key for key, _ in ranked if key not in watched]
+            if not new:
+                return ranked
+            for start in range(0, len(new), _LIST_PAGE):  # a WATCH command of a sane size
+                yield Watch(tuple(new[start:start + _LIST_PAGE]))
+            watched.update(new)
+            ranked = yield from self.ranked_keys(compiled, ready)
+        raise ConcurrencyError(
+            f"{self.model.__name__}: the entities this search selects changed on each of "
+            f"{_WATCH_ROUNDS} tries; retry the unit of work"
+        )
 
     def ranked_keys(self, compiled: CompiledFilter, ready: MutableSet[str]
                     ) -> Plan[list[tuple[str, float]]]:
