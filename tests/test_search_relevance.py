@@ -284,3 +284,50 @@ def test_a_change_after_the_watch_aborts_the_commit(
         uow.repository.save(first, price=1)
         uow.commit()
     assert repo.get(filter_(id="c")).price == 100
+
+
+class Flat(RedisModel):
+    """Product's fields with equal weights."""
+
+    class AssimilatorConfig(AssimilatorConfig):
+        key_prefix: ClassVar[str | None] = "srch11:flat"
+
+    name: Annotated[str, Text(nostem=True)] = ""
+    description: Annotated[str, Text(nostem=True)] = ""
+
+
+@pytest.mark.parametrize("backend", ["redis", "twin"])
+def test_the_weight_decides_which_match_ranks_first(make_repo: RepoFactory,
+                                                    backend: str) -> None:
+    rows = [dict(id="in-name", name="Kiwi", description="green"),
+            dict(id="in-description", name="Fruit bowl",
+                 description="kiwi, more kiwi and kiwi again")]
+    order_of = {}
+    for model in (Product, Flat):
+        made = InternalRepository(model=model) if backend == "twin" else make_repo(model)
+        for row in rows:
+            made.save(**row)
+        order_of[model] = ids(made.filter(search("kiwi")))
+    assert order_of[Product] == ["in-name", "in-description"]
+    assert order_of[Flat] == ["in-description", "in-name"]
+
+
+def test_every_client_flavour_gets_exact_scores(make_repo: RepoFactory,
+                                                any_client: redis.Redis) -> None:
+    repo = make_repo(Product, any_client)
+    for product in CATALOGUE:
+        repo.save(product)
+    # three words of different frequencies: scores that 12 digits would round
+    repo.save(Product(id="g", description="apple " * 7 + "fig " * 3 + "date"))
+    expected = repo.hits(search("apple"))  # the default client's
+    assert [h.entity.id for h in expected][:3] == ["c", "a", "f"]
+    raw = any_client.execute_command("FT.SEARCH", repo.core.index.name,
+                                     repo.explain(search("apple"))[2], "WITHSCORES",
+                                     "NOCONTENT", "DIALECT", "2")
+    if isinstance(raw, dict):
+        server = {(r.get("id") or r.get(b"id")): float(r.get("score") or r.get(b"score"))
+                  for r in raw.get("results", raw.get(b"results"))}
+    else:
+        server = {k: float(s) for k, s in zip(raw[1::2], raw[2::2])}
+    server = {k.decode() if isinstance(k, bytes) else k: s for k, s in server.items()}
+    assert {f"srch11:product:{h.entity.id}": h.score for h in expected} == server
