@@ -195,7 +195,9 @@ class HitOptions:
 
 
 def hit_options(schema: ModelSchema, highlight: Iterable[str] | str,
-                summarize: Iterable[str] | str, tags: Any) -> HitOptions:
+                summarize: Iterable[str] | str, tags: Any,
+                only: Sequence[str] | None = None) -> HitOptions:
+    """Checked: Text() fields, two str tags, and (with ``only(...)``) fields it reads."""
     def names(value: Iterable[str] | str) -> list[str]:
         listed = [value] if isinstance(value, str) else list(value)
         if not all(isinstance(n, str) for n in listed):
@@ -204,9 +206,17 @@ def hit_options(schema: ModelSchema, highlight: Iterable[str] | str,
 
     if not (isinstance(tags, tuple) and len(tags) == 2 and all(isinstance(t, str) for t in tags)):
         raise InvalidQueryError(f"hits(tags=...) takes (opening, closing) strings, got {tags!r}")
-    return HitOptions(tuple(text_fields(schema, names(highlight), "hits(highlight=...)")),
-                      tuple(text_fields(schema, names(summarize), "hits(summarize=...)")),
-                      tags)
+    options = HitOptions(
+        tuple(text_fields(schema, names(highlight), "hits(highlight=...)")),
+        tuple(text_fields(schema, names(summarize), "hits(summarize=...)")), tags)
+    if only is not None:
+        for f in options.highlight + options.summarize:
+            if not any(f.name == o or f.name.startswith(o + ".") for o in only):
+                raise InvalidQueryError(
+                    f"hits(): {f.name!r} is highlighted but only({', '.join(only)}) leaves "
+                    "it out; add it to only()"
+                )
+    return options
 
 
 def make_hit(schema: ModelSchema, node: Node | None, entity: Any, score: float | None,

@@ -162,6 +162,8 @@ def test_highlights_wrap_exactly_the_matched_words(repo: Any) -> None:
     assert [(h.entity.id, h.score, h.highlights) for h in plain] == [
         ("c", None, {"name": "Apple pie"}), ("e", None, {"name": "Cinnamon roll"})]
     assert all(isinstance(h, Hit) for h in hits)
+    partial = repo.hits(search("pie"), only("name"), highlight="name")
+    assert [(h.entity.id, h.highlights) for h in partial] == [("c", {"name": "Apple <b>pie</b>"})]
 
 
 def test_summaries_are_fragments_around_the_matches(repo: Any) -> None:
@@ -191,6 +193,7 @@ def test_ordered_hits_still_carry_scores(repo: Any) -> None:
     (lambda r: r.count(search("apple", fields="price")), "price"),
     (lambda r: r.hits(search("apple"), highlight="category"), "category"),
     (lambda r: r.hits(search("apple"), tags="<b>"), "tags"),
+    (lambda r: r.hits(search("apple"), only("price"), highlight="name"), "only"),
 ])
 def test_bad_input_is_refused_before_anything_is_sent(repo: Any, call: Any,
                                                       message: str) -> None:

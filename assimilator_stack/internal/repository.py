@@ -323,7 +323,7 @@ class InternalRepository(Repository[M]):
         :func:`~assimilator_stack.ranking.relevance`) and highlights."""
         query = collect(specs)
         schema = self.core.schema
-        options = hit_options(schema, highlight, summarize, tags)
+        options = hit_options(schema, highlight, summarize, tags, query.only)
         ranked = bool(searches(query.filter))
         return [make_hit(schema, query.filter, entity,
                          relevance(schema, query.filter, entity) if ranked else None, options)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
-from ..core.specs import Specification
+from ..core.specs import Specification, collect
 from ..core.unit_of_work import NESTED_BEGIN, OUTSIDE_COMMIT, OUTSIDE_WRITE
 from ..exceptions import InvalidQueryError, NotFoundError, UnitOfWorkError
 from ..ranking import hit_options
@@ -224,7 +224,8 @@ class RedisRepositoryBase(Generic[M]):
         """Like ``filter``, each entity as a :class:`Hit`: its relevance when a ``search`` is
         among ``specs`` (else None) and, for the named ``Text()`` fields, its text with the
         matched words wrapped in ``tags`` (``summarize``: fragments around the matches)."""
-        options = hit_options(self.core.schema, highlight, summarize, tags)  # checked now
+        options = hit_options(self.core.schema, highlight, summarize, tags,
+                              collect(specs).only)  # checked now
         return self._run(self._reading(self.core.hits(specs, options, self._ready,
                                                       self._watch)))
 
