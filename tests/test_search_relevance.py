@@ -334,3 +334,21 @@ def test_every_client_flavour_gets_exact_scores(make_repo: RepoFactory,
         server = {k: float(s) for k, s in zip(raw[1::2], raw[2::2])}
     server = {k.decode() if isinstance(k, bytes) else k: s for k, s in server.items()}
     assert {f"srch11:product:{h.entity.id}": h.score for h in expected} == server
+
+
+def test_pages_tile_the_ranking_through_long_ties(make_repo: RepoFactory) -> None:
+    repo = make_repo(Product)
+    # 40 ties (saved in an order unlike their ids), 3 better, 3 worse
+    for i in reversed(range(40)):
+        repo.save(Product(id=f"t{i:02d}", name="kiwi"))
+    for i in range(3):
+        repo.save(Product(id=f"best{i}", name="kiwi kiwi kiwi"))
+        repo.save(Product(id=f"worst{i}", description="kiwi"))
+    whole = ids(repo.filter(search("kiwi")))
+    assert whole == ([f"best{i}" for i in range(3)] + [f"t{i:02d}" for i in range(40)]
+                     + [f"worst{i}" for i in range(3)])
+    for size in (1, 4, 7):
+        paged = [e.id for start in range(0, 50, size)
+                 for e in repo.filter(search("kiwi"), paginate(size, start))]
+        assert paged == whole, size
+    assert ids(repo.filter(search("kiwi"), paginate(2, 41))) == ["t38", "t39"]

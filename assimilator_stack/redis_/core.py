@@ -72,6 +72,8 @@ _TIMEOUT_POLICY_FACT = "\x00ON_TIMEOUT checked"
 # match fewer), a second one for all of them, up to the server's MAXSEARCHRESULTS default.
 _RANKED_FIRST = 1000
 _MAX_SEARCH_RESULTS = 1_000_000
+# A page of the ranking asks for this many more than it needs (ties at its last score).
+_RANKED_MARGIN = 10
 _WATCH_ROUNDS = 10
 
 
@@ -386,9 +388,12 @@ class RedisCore(Generic[M]):
         compiled = read.compiled
         assert compiled is not None
         if read.ranked is None:
-            ranked = yield from self.ranked_keys(compiled, ready)
+            # A page of an exact filter needs only the first offset+limit of the ranking.
+            want = None if not compiled.exact or read.limit is None \
+                else read.query.offset + read.limit
+            ranked = yield from self.ranked_keys(compiled, ready, want)
             if watch:  # a unit of work: ranked again after every key was WATCHed (watching.py)
-                ranked = yield from self.ranked_watched(compiled, ready, ranked)
+                ranked = yield from self.ranked_watched(compiled, ready, ranked, want)
             read.scores = dict(ranked)
             keys = [key for key, _ in ranked]
             if compiled.exact:
@@ -423,7 +428,8 @@ class RedisCore(Generic[M]):
         return []
 
     def ranked_watched(self, compiled: CompiledFilter, ready: MutableSet[str],
-                       ranked: list[tuple[str, float]]) -> Plan[list[tuple[str, float]]]:
+                       ranked: list[tuple[str, float]], want: int | None
+                       ) -> Plan[list[tuple[str, float]]]:
         """Rank again until a ranking returns only keys WATCHed before it, so that every
         entity a unit of work reads in relevance order was selected after its WATCH."""
         watched: set[str] = set()
@@ -434,21 +440,24 @@ class RedisCore(Generic[M]):
             for start in range(0, len(new), _LIST_PAGE):  # a WATCH command of a sane size
                 yield Watch(tuple(new[start:start + _LIST_PAGE]))
             watched.update(new)
-            ranked = yield from self.ranked_keys(compiled, ready)
+            ranked = yield from self.ranked_keys(compiled, ready, want)
         raise ConcurrencyError(
             f"{self.model.__name__}: the entities this search selects changed on each of "
             f"{_WATCH_ROUNDS} tries; retry the unit of work"
         )
 
-    def ranked_keys(self, compiled: CompiledFilter, ready: MutableSet[str]
-                    ) -> Plan[list[tuple[str, float]]]:
-        """(key, score) of every match, most relevant first, ties by id: FT.SEARCH's exact
-        scores (WITHSCORES), sorted here so that ties are ordered by id. Expired keys not
-        yet reclaimed may be among them (reading their documents drops them)."""
+    def ranked_keys(self, compiled: CompiledFilter, ready: MutableSet[str],
+                    want: int | None = None) -> Plan[list[tuple[str, float]]]:
+        """(key, score) of every match (with ``want``: at least of the ``want`` first), most
+        relevant first, ties by id: FT.SEARCH's exact scores (WITHSCORES), sorted here so
+        that ties are ordered by id. The server returns the best scores first (its ties in
+        internal-id order), so a reply whose last score is below the ``want``-th holds every
+        match that can be among the first ``want``. Expired keys not yet reclaimed may be
+        among them (reading their documents drops them)."""
         base = ("FT.SEARCH", self.index.name, compiled.query, *compiled.params_args(),
                 "WITHSCORES", "NOCONTENT")
         tail = ("TIMEOUT", str(self.query_timeout_ms), "DIALECT", "2")
-        num = _RANKED_FIRST
+        num = _RANKED_FIRST if want is None else min(want + _RANKED_MARGIN, _RANKED_FIRST)
         while True:
             command = (*base, "LIMIT", "0", str(num), *tail)
             reply = yield from self.run_query(ready, command)
@@ -456,12 +465,14 @@ class RedisCore(Generic[M]):
             total, found = scored_reply(reply)
             if len(found) >= total:
                 break
+            if want is not None and len(found) > want and found[-1][1] < found[want - 1][1]:
+                break
             if num >= _MAX_SEARCH_RESULTS:
                 raise PartialResultError(
                     f"{total} entities match the search, more than the {_MAX_SEARCH_RESULTS} "
                     "that relevance order can rank; narrow the filter or give an order()"
                 )
-            num = min(max(total, 2 * num), _MAX_SEARCH_RESULTS)
+            num = min(max(total if want is None else 0, 2 * num), _MAX_SEARCH_RESULTS)
         id_numeric = self.schema.id_field.numeric
         prefix = self.schema.prefix
 
