@@ -68,8 +68,8 @@ _LIST_PAGE = 10000
 _FALLBACK_MAX_ROWS = 1000
 _MAX_ROWS_FACT = "\x00MAXAGGREGATERESULTS="
 _TIMEOUT_POLICY_FACT = "\x00ON_TIMEOUT checked"
-# Relevance order ranks every match: the first FT.SEARCH asks for this many (most searches
-# match fewer), a second one for all of them, up to the server's MAXSEARCHRESULTS default.
+# Relevance order (ranked_keys): a read of every match asks FT.SEARCH for this many first
+# (most searches match fewer), then for all of them, up to the server's MAXSEARCHRESULTS.
 _RANKED_FIRST = 1000
 _MAX_SEARCH_RESULTS = 1_000_000
 # A page of the ranking asks for this many more than it needs (ties at its last score).
