@@ -112,6 +112,7 @@ def test_search_combines_with_the_other_specifications(repo: Any) -> None:
     assert ids(repo.filter(search("apple") & filter_(price__lt=4), order("-price"))) == [
         "a", "b", "f"]
     assert repo.count(search("apple")) == 5
+    assert ids(repo.filter(repo.specs.search("apple"))) == ids(repo.filter(search("apple")))
     assert repo.count(search("*nnamon")) == 2
     whole = ids(repo.filter(search("apple")))
     paged = [e.id for n in range(3) for e in repo.filter(search("apple"), paginate(2, 2 * n))]
