@@ -472,7 +472,9 @@ class RedisCore(Generic[M]):
                     f"{total} entities match the search, more than the {_MAX_SEARCH_RESULTS} "
                     "that relevance order can rank; narrow the filter or give an order()"
                 )
-            num = min(max(total if want is None else 0, 2 * num), _MAX_SEARCH_RESULTS)
+            # (each try scores every match again: grow fast, never past what matches)
+            num = min(total if want is None else max(4 * num, num + 1), total,
+                      _MAX_SEARCH_RESULTS)
         id_numeric = self.schema.id_field.numeric
         prefix = self.schema.prefix
 
