@@ -10,6 +10,7 @@ from .aio import (
     AsyncUnitOfWork,
     async_retry_on_conflict,
 )
+from .core.hits import Hit
 from .core.lazy import LazyCommand
 from .core.metrics import Avg, Count, CountDistinct, Max, Metric, Min, Sum
 from .core.repository import Repository
@@ -19,6 +20,7 @@ from .core.specs import (
     OnlySpecification,
     OrderSpecification,
     PaginateSpecification,
+    SearchSpecification,
     Specification,
     SpecificationList,
     filter_,
@@ -26,6 +28,7 @@ from .core.specs import (
     only,
     order,
     paginate,
+    search,
 )
 from .core.unit_of_work import UnitOfWork
 from .exceptions import (
@@ -73,6 +76,7 @@ __all__ = [
     "CountDistinct",
     "DataLayerError",
     "FilterSpecification",
+    "Hit",
     "IndexNotReadyError",
     "IndexStatus",
     "Indexed",
@@ -99,6 +103,7 @@ __all__ = [
     "RedisRepository",
     "RedisUnitOfWork",
     "Repository",
+    "SearchSpecification",
     "Specification",
     "SpecificationList",
     "Sum",
@@ -116,4 +121,5 @@ __all__ = [
     "order",
     "paginate",
     "retry_on_conflict",
+    "search",
 ]

@@ -29,6 +29,7 @@ from assimilator_stack import (
     AsyncRepository,
     AsyncUnitOfWork,
     Count,
+    Hit,
     IndexStatus,
     InternalRepository,
     InternalUnitOfWork,
@@ -78,6 +79,10 @@ def abstract_face(repo: Repository[Customer], uow: UnitOfWork[Customer]) -> None
                        list[dict[str, Any]])
     assert rows == [{"name": "Ann", "n": 1, "total": 5}]
     assert assert_type(repo.suggest("name", "a"), list[str]) == ["Ann"]
+    hits = assert_type(repo.hits(filter_(name="Ann")), list[Hit[Customer]])
+    assert [type(assert_type(h.entity, Customer)) for h in hits] == [Customer]
+    assert_type(hits[0].score, float | None)
+    assert_type(hits[0].highlights, dict[str, str])
     assert all(isinstance(arg, str) for arg in explained)
     saved.balance = 7
     assert_type(repo.is_modified(saved), bool)
@@ -113,6 +118,10 @@ def redis_face(client: redis.Redis) -> None:
                        list[dict[str, Any]])
     assert rows == [{"name": "Ann", "n": 1, "total": 5}]
     assert assert_type(repo.suggest("name", "a"), list[str]) == ["Ann"]
+    hits = assert_type(repo.hits(filter_(name="Ann")), list[Hit[Customer]])
+    assert [type(assert_type(h.entity, Customer)) for h in hits] == [Customer]
+    assert_type(hits[0].score, float | None)
+    assert_type(hits[0].highlights, dict[str, str])
     assert isinstance(assert_type(repo.index_status(), IndexStatus), IndexStatus)
     assert_type(repo.is_modified(saved), bool)
     assert type(assert_type(repo.update(saved, balance=6), Customer)) is Customer
@@ -146,6 +155,10 @@ def twin_face() -> None:
                        list[dict[str, Any]])
     assert rows == [{"name": "Ann", "n": 1, "total": 5}]
     assert assert_type(repo.suggest("name", "a"), list[str]) == ["Ann"]
+    hits = assert_type(repo.hits(filter_(name="Ann")), list[Hit[Customer]])
+    assert [type(assert_type(h.entity, Customer)) for h in hits] == [Customer]
+    assert_type(hits[0].score, float | None)
+    assert_type(hits[0].highlights, dict[str, str])
     assert_type(repo.is_modified(saved), bool)
     assert type(assert_type(repo.update(saved, balance=6), Customer)) is Customer
     assert assert_type(repo.update(filter_(name="Ann"), balance=8), int) == 1
@@ -183,6 +196,8 @@ async def async_abstract_face(repo: AsyncRepository[Customer],
                        list[dict[str, Any]])
     assert rows == [{"name": "Ann", "n": 1, "total": 5}]
     assert assert_type(await repo.suggest("name", "a"), list[str]) == ["Ann"]
+    hits = assert_type(await repo.hits(filter_(name="Ann")), list[Hit[Customer]])
+    assert [type(assert_type(h.entity, Customer)) for h in hits] == [Customer]
     saved.balance = 7
     assert_type(await repo.is_modified(saved), bool)
     assert_type(await repo.update(saved), Customer)
@@ -220,6 +235,8 @@ async def async_redis_face(client: redis.asyncio.Redis) -> None:
                        list[dict[str, Any]])
     assert rows == [{"name": "Ann", "n": 1, "total": 5}]
     assert assert_type(await repo.suggest("name", "a"), list[str]) == ["Ann"]
+    hits = assert_type(await repo.hits(filter_(name="Ann")), list[Hit[Customer]])
+    assert [type(assert_type(h.entity, Customer)) for h in hits] == [Customer]
     assert isinstance(assert_type(await repo.index_status(), IndexStatus), IndexStatus)
     assert_type(await repo.is_modified(saved), bool)
     assert type(assert_type(await repo.update(saved, balance=6), Customer)) is Customer
@@ -255,6 +272,8 @@ async def async_twin_face() -> None:
                        list[dict[str, Any]])
     assert rows == [{"name": "Ann", "n": 1, "total": 5}]
     assert assert_type(await repo.suggest("name", "a"), list[str]) == ["Ann"]
+    hits = assert_type(await repo.hits(filter_(name="Ann")), list[Hit[Customer]])
+    assert [type(assert_type(h.entity, Customer)) for h in hits] == [Customer]
     assert_type(await repo.is_modified(saved), bool)
     assert type(assert_type(await repo.update(saved, balance=6), Customer)) is Customer
     assert assert_type(await repo.update(filter_(name="Ann"), balance=8), int) == 1

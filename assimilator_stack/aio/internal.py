@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 from pydantic import BaseModel
 
 from ..core.async_repository import AsyncRepository
+from ..core.hits import Hit
 from ..core.lazy import AsyncLazyCommand
 from ..core.metrics import Metric
 from ..core.repository import EntityLike, SpecOf
@@ -142,6 +143,11 @@ class AsyncInternalRepository(AsyncRepository[M]):
         delete = _awaited("delete")
         refresh = _awaited("refresh")
         is_modified = _awaited("is_modified")
+
+    async def hits(self, *specs: SpecOf[M], highlight: Iterable[str] | str = (),
+                   summarize: Iterable[str] | str = (), tags: tuple[str, str] = ("<b>", "</b>")
+                   ) -> list[Hit[M]]:
+        return self.sync.hits(*specs, highlight=highlight, summarize=summarize, tags=tags)
 
     def stream(self, *specs: SpecOf[M], batch_size: int = 1000) -> AsyncIterator[M]:
         """Every match, as an async iterator (the twin checks and reads them now)."""

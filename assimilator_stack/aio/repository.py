@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import redis.asyncio
@@ -16,6 +16,7 @@ from ..redis_.core import RedisCore
 from .driver import AsyncSession
 
 if TYPE_CHECKING:
+    from ..core.hits import Hit
     from ..core.metrics import Metric
     from ..redis_.health import IndexStatus
 
@@ -86,6 +87,9 @@ class AsyncRedisRepository(RedisRepositoryBase[M], AsyncRepository[M]):
                             **metrics: Metric) -> list[dict[str, Any]]: ...
         async def suggest(self, field: str, prefix: str, *, limit: int = 10
                           ) -> list[str]: ...
+        async def hits(self, *specs: SpecOf[M], highlight: Iterable[str] | str = (),
+                       summarize: Iterable[str] | str = (),
+                       tags: tuple[str, str] = ("<b>", "</b>")) -> list[Hit[M]]: ...
         async def index_status(self) -> IndexStatus: ...
         async def save(self, obj: EntityLike[M] = None, **fields: Any) -> M: ...
         @overload

@@ -5,11 +5,12 @@ entities. The same methods, arguments, specifications, errors and meaning as
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
 from typing import Any, Generic, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
+from .hits import Hit
 from .lazy import AsyncLazyCommand
 from .metrics import Metric
 from .repository import EntityLike, SpecOf
@@ -71,6 +72,14 @@ class AsyncRepository(ABC, Generic[M]):
     def count(self, *specs: SpecOf[M], lazy: bool = False
               ) -> Coroutine[Any, Any, int] | AsyncLazyCommand[int]:
         """How many entities the filters of ``specs`` select."""
+
+    @abstractmethod
+    async def hits(self, *specs: SpecOf[M], highlight: Iterable[str] | str = (),
+                   summarize: Iterable[str] | str = (), tags: tuple[str, str] = ("<b>", "</b>")
+                   ) -> list[Hit[M]]:
+        """Like ``filter``, each entity as a :class:`Hit`: its relevance when a ``search`` is
+        among ``specs`` (else None) and, for the named ``Text()`` fields, its text with the
+        matched words wrapped in ``tags`` (``summarize``: fragments around the matches)."""
 
     @abstractmethod
     def stream(self, *specs: SpecOf[M], batch_size: int = 1000) -> AsyncIterator[M]:

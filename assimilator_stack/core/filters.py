@@ -45,7 +45,17 @@ class Predicate:
         return getattr(self.func, "__name__", repr(self.func))
 
 
-Node = Union[Condition, And, Or, Not, Predicate]  # noqa: UP007 (runtime alias on 3.10)
+@dataclass(frozen=True)
+class TextSearch:
+    """``search(text, fields=...)``: ``text`` (the query language of ``field__search``) in the
+    model's ``Text()`` fields (all of them when ``fields`` is None). Expanded against the
+    schema by :func:`assimilator_stack.ranking.expand_search`."""
+
+    text: str
+    fields: tuple[str, ...] | None = None
+
+
+Node = Union[Condition, And, Or, Not, Predicate, TextSearch]  # noqa: UP007 (runtime alias)
 
 
 def and_(*nodes: Node) -> Node:
@@ -75,4 +85,13 @@ def conditions(node: Node) -> list[Condition]:
         return [c for child in node.children for c in conditions(child)]
     if isinstance(node, Not):
         return conditions(node.child)
+    return []
+
+
+def searches(node: Node | None) -> list[TextSearch]:
+    """The ``search(...)`` nodes of the tree that are not negated (they rank and highlight)."""
+    if isinstance(node, TextSearch):
+        return [node]
+    if isinstance(node, (And, Or)):
+        return [s for child in node.children for s in searches(child)]
     return []

@@ -8,11 +8,12 @@ Every public method is typed exactly (``get -> M``, ``filter -> list[M]``, ``laz
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic, Literal, TypeAlias, TypeVar, overload
 
 from pydantic import BaseModel
 
+from .hits import Hit
 from .lazy import LazyCommand
 from .metrics import Metric
 from .specs import Specification, SpecificationList
@@ -64,6 +65,14 @@ class Repository(ABC, Generic[M]):
     @abstractmethod
     def count(self, *specs: SpecOf[M], lazy: bool = False) -> int | LazyCommand[int]:
         """How many entities the filters of ``specs`` select."""
+
+    @abstractmethod
+    def hits(self, *specs: SpecOf[M], highlight: Iterable[str] | str = (),
+             summarize: Iterable[str] | str = (), tags: tuple[str, str] = ("<b>", "</b>")
+             ) -> list[Hit[M]]:
+        """Like ``filter``, each entity as a :class:`Hit`: its relevance when a ``search`` is
+        among ``specs`` (else None) and, for the named ``Text()`` fields, its text with the
+        matched words wrapped in ``tags`` (``summarize``: fragments around the matches)."""
 
     @abstractmethod
     def stream(self, *specs: SpecOf[M], batch_size: int = 1000) -> Iterator[M]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..exceptions import InvalidQueryError, MultipleResultsError, NotFoundError
-from .filters import And, Condition, Node, Predicate, and_, not_, or_
+from .filters import And, Condition, Node, Predicate, TextSearch, and_, not_, or_, searches
 from .lookups import split_lookup
 
 
@@ -37,6 +37,43 @@ class FilterSpecification(Specification):
 
     def __repr__(self) -> str:
         return f"filter_({self.tree!r})"
+
+
+class SearchSpecification(FilterSpecification):
+    """``search(text, fields=...)``: a filter on the ``Text()`` fields that also ranks (see
+    :func:`search`)."""
+
+    def __init__(self, text: str, fields: tuple[str, ...] | None) -> None:
+        super().__init__(TextSearch(text, fields))
+        self.text = text
+        self.fields = fields
+
+    def __repr__(self) -> str:
+        return f"search({self.text!r}, fields={self.fields!r})"
+
+
+def search(text: str, *, fields: Iterable[str] | str | None = None) -> SearchSpecification:
+    """Entities whose ``Text()`` fields (all of them, or only ``fields``) match ``text`` in the
+    query language of ``field__search`` (docs/queries.md "Search and relevance"): every part
+    must match in one of the fields. Without ``order()``, results come most relevant first.
+    The text is checked now; the fields when the query runs (against the model)."""
+    from ..lookups import ArgumentError, parse_search
+
+    if not isinstance(text, str):
+        raise InvalidQueryError(f"search() takes the text to search for (a str), got {text!r}")
+    try:
+        parse_search(text)
+    except ArgumentError as exc:
+        raise InvalidQueryError(f"search({text!r}): {exc}") from None
+    names: tuple[str, ...] | None = None
+    if fields is not None:
+        names = (fields,) if isinstance(fields, str) else tuple(fields)
+        if not names or not all(isinstance(n, str) and n for n in names):
+            raise InvalidQueryError(
+                f"search(fields=...) takes one or more Text() field names, got {fields!r}"
+            )
+        names = tuple(dict.fromkeys(n.replace("__", ".") for n in names))
+    return SearchSpecification(text, names)
 
 
 def _as_filter(other: Any) -> FilterSpecification:
@@ -143,6 +180,7 @@ class SpecificationList:
     paginate = staticmethod(paginate)
     only = staticmethod(only)
     join = staticmethod(join)
+    search = staticmethod(search)
 
 
 @dataclass(frozen=True)
@@ -154,6 +192,11 @@ class Query:
     limit: int | None = None
     offset: int = 0
     only: tuple[str, ...] | None = None
+
+    @property
+    def relevance(self) -> bool:
+        """Results come most relevant first: a ``search(...)`` and no ``order()``."""
+        return not self.order and bool(searches(self.filter))
 
 
 def collect(specs: Iterable[Any]) -> Query:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from ..core.filters import And, Condition, Node, Not, Or, Predicate
+from ..core.filters import And, Condition, Node, Not, Or, Predicate, TextSearch
 from ..exceptions import InvalidQueryError
 from ..lookups import keys_of, resolve, value_key
 from ..schema import FieldSchema, ModelSchema
@@ -41,6 +41,10 @@ def matcher(schema: ModelSchema, node: Node | None) -> Matcher:
     if isinstance(node, Not):
         inner = matcher(schema, node.child)
         return lambda entity: not inner(entity)
+    if isinstance(node, TextSearch):
+        from ..ranking import expand_search
+
+        return matcher(schema, expand_search(schema, node))
     if isinstance(node, Predicate):
         func = node.func
         return lambda entity: bool(func(entity))

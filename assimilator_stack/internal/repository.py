@@ -14,13 +14,15 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
 from ..aggregation import Aggregation, Suggestion
+from ..core.filters import searches
+from ..core.hits import Hit
 from ..core.lazy import LazyCommand
 from ..core.metrics import Metric
 from ..core.repository import EntityLike, Repository, SpecOf
@@ -35,6 +37,7 @@ from ..exceptions import (
     UnitOfWorkError,
     UpdateTargetMissingError,
 )
+from ..ranking import hit_options, make_hit, relevance
 from ..redis_.core import _MAX_ROWS_FACT, RedisCore, WriteOp
 from ..redis_.partial import (
     complete,
@@ -47,7 +50,7 @@ from ..redis_.partial import (
 )
 from ..redis_.updates import build_update
 from ..schema import INDEX_EXTRAS_KEY
-from .evaluate import matcher, order_fields, ordered
+from .evaluate import id_key, matcher, order_fields, ordered
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -281,7 +284,11 @@ class InternalRepository(Repository[M]):
             entity = self._load(key)
             if entity is not None and check(entity):
                 found.append((key, entity))
-        if query.order:
+        if query.relevance:  # its own relevance (ranking.relevance), most relevant first
+            schema = self.core.schema
+            found.sort(key=lambda pair: id_key(pair[1]))
+            found.sort(key=lambda pair: -relevance(schema, query.filter, pair[1]))
+        elif query.order:
             by_entity = {id(entity): key for key, entity in found}
             entities = ordered(self.core.schema, [e for _, e in found], query.order)
             found = [(by_entity[id(e)], e) for e in entities]
@@ -310,6 +317,19 @@ class InternalRepository(Repository[M]):
         if lazy:
             return LazyCommand(self.filter, *specs)
         return self._select(collect(specs))
+
+    def hits(self, *specs: SpecOf[M], highlight: Iterable[str] | str = (),
+             summarize: Iterable[str] | str = (), tags: tuple[str, str] = ("<b>", "</b>")
+             ) -> list[Hit[M]]:
+        """What ``filter`` returns, each with its relevance (the twin's own:
+        :func:`~assimilator_stack.ranking.relevance`) and highlights."""
+        query = collect(specs)
+        schema = self.core.schema
+        options = hit_options(schema, highlight, summarize, tags, query.only)
+        ranked = bool(searches(query.filter))
+        return [make_hit(schema, query.filter, entity,
+                         relevance(schema, query.filter, entity) if ranked else None, options)
+                for entity in self._select(query)]
 
     def stream(self, *specs: SpecOf[M], batch_size: int = 1000) -> Iterator[M]:
         """Every match, one at a time (fetched ``batch_size`` at a time)."""

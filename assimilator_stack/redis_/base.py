@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 from pydantic import BaseModel
 
 from ..aggregation import Aggregation, Suggestion
-from ..core.specs import Specification
+from ..core.specs import Specification, collect
 from ..core.unit_of_work import NESTED_BEGIN, OUTSIDE_COMMIT, OUTSIDE_WRITE
 from ..exceptions import InvalidQueryError, NotFoundError, UnitOfWorkError
+from ..ranking import hit_options
 from . import aggregate as aggregating
 from .core import Read, RedisCore, WriteOp
 from .driver import SyncSession
@@ -219,6 +220,16 @@ class RedisRepositoryBase(Generic[M]):
         if lazy:
             return self.lazy_command(self.filter, *specs)
         return self._run(self._reading(self.core.filter(specs, self._ready, self._watch)))
+
+    def hits(self, *specs: Any, highlight: Any = (), summarize: Any = (),
+             tags: Any = ("<b>", "</b>")) -> Any:
+        """Like ``filter``, each entity as a :class:`Hit`: its relevance when a ``search`` is
+        among ``specs`` (else None) and, for the named ``Text()`` fields, its text with the
+        matched words wrapped in ``tags`` (``summarize``: fragments around the matches)."""
+        options = hit_options(self.core.schema, highlight, summarize, tags,
+                              collect(specs).only)  # checked now
+        return self._run(self._reading(self.core.hits(specs, options, self._ready,
+                                                      self._watch)))
 
     def stream(self, *specs: Any, batch_size: int = 1000) -> Any:
         """Every match, in the order ``filter`` gives, read ``batch_size`` at a time (memory

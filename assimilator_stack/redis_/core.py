@@ -13,7 +13,8 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..codec import Codec
-from ..core.filters import And, Condition
+from ..core.filters import And, Condition, searches
+from ..core.hits import Hit
 from ..core.specs import FilterSpecification, Query, collect, exactly_one
 from ..exceptions import (
     AlreadyExistsError,
@@ -26,8 +27,9 @@ from ..exceptions import (
     UnstorableValueError,
     UpdateTargetMissingError,
 )
-from ..keys import claim_prefix, key_of
+from ..keys import claim_prefix, id_of, key_of
 from ..model import WRITE_OPTIONS
+from ..ranking import HitOptions, make_hit
 from ..schema import schema_of
 from ..storable import check_entity, unencodable_field
 from .health import IndexHealth, IndexStatus
@@ -49,6 +51,7 @@ from .search import (
     max_results,
     row_document,
     row_key,
+    scored_reply,
     sort_keys,
 )
 from .updates import apply_keywords, build_update
@@ -65,6 +68,13 @@ _LIST_PAGE = 10000
 _FALLBACK_MAX_ROWS = 1000
 _MAX_ROWS_FACT = "\x00MAXAGGREGATERESULTS="
 _TIMEOUT_POLICY_FACT = "\x00ON_TIMEOUT checked"
+# Relevance order (ranked_keys): a read of every match asks FT.SEARCH for this many first
+# (most searches match fewer), then for all of them, up to the server's MAXSEARCHRESULTS.
+_RANKED_FIRST = 1000
+_MAX_SEARCH_RESULTS = 1_000_000
+# A page of the ranking asks for this many more than it needs (ties at its last score).
+_RANKED_MARGIN = 10
+_WATCH_ROUNDS = 10
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,12 @@ class Read:
     # (others do: an entity at most once, also when its sort values change during the read),
     # and several pages are likely (the index's state is noted with the first).
     stream: bool = False
+    # Most relevant first (a search, no order): every match's key, ranked (ranked_keys),
+    # then read page by page from ``position``; ``scores`` by key.
+    relevance: bool = False
+    ranked: list[str] | None = None
+    scores: dict[str, float] | None = None
+    position: int = 0
 
 
 class RedisCore(Generic[M]):
@@ -304,7 +320,8 @@ class RedisCore(Generic[M]):
         return Read(query=query, keys=keys, compiled=compiled, sort=sort, projection=proj,
                     page=page, skip=0 if exact else query.offset,
                     remaining=None if exact else limit, limit=limit,
-                    done=limit == 0, stream=stream)
+                    done=limit == 0, stream=stream,
+                    relevance=keys is None and query.relevance)
 
     def read_page(self, read: Read, ready: MutableSet[str],
                   watch: bool) -> Plan[list[Any]]:
@@ -321,6 +338,8 @@ class RedisCore(Generic[M]):
         if compiled.matches_nothing:
             read.done = True
             return []
+        if read.relevance:
+            return (yield from self.ranked_page(read, ready, watch))
         if watch:  # a unit of work: every entity WATCHed before the search that selects it
             return (yield from watched_page(self, read, ready))
         if read.scan is None:
@@ -360,6 +379,136 @@ class RedisCore(Generic[M]):
                         return out
             if out:
                 return out
+
+    def ranked_page(self, read: Read, ready: MutableSet[str], watch: bool
+                    ) -> Plan[list[Any]]:
+        """The next entities of a read in relevance order: every match is ranked with the
+        first page (one snapshot of the scores, so the pages of this read are consistent),
+        then documents are read by key (WATCHed first in a unit of work)."""
+        compiled = read.compiled
+        assert compiled is not None
+        if read.ranked is None:
+            # A page of an exact filter needs only the first offset+limit of the ranking.
+            want = None if not compiled.exact or read.limit is None \
+                else read.query.offset + read.limit
+            ranked = yield from self.ranked_keys(compiled, ready, want)
+            if watch:  # a unit of work: ranked again after every key was WATCHed (watching.py)
+                ranked = yield from self.ranked_watched(compiled, ready, ranked, want)
+            read.scores = dict(ranked)
+            keys = [key for key, _ in ranked]
+            if compiled.exact:
+                end = None if read.limit is None else read.query.offset + read.limit
+                keys = keys[read.query.offset:end]
+            read.ranked = keys
+        while read.position < len(read.ranked):
+            batch = read.ranked[read.position:read.position + read.page]
+            read.position += len(batch)
+            if compiled.exact:
+                found = yield from self.fetch_keys(batch, read.projection, watch)
+                if found:
+                    return found
+                continue
+            out: list[Any] = []
+            for entity in (yield from self.fetch_keys(batch, None, watch)):
+                if not compiled.residual(entity):
+                    continue
+                if read.skip:
+                    read.skip -= 1
+                    continue
+                out.append(entity if read.query.only is None
+                           else project(entity, read.query.only))
+                if read.remaining is not None:
+                    read.remaining -= 1
+                    if read.remaining <= 0:
+                        read.done = True
+                        return out
+            if out:
+                return out
+        read.done = True
+        return []
+
+    def ranked_watched(self, compiled: CompiledFilter, ready: MutableSet[str],
+                       ranked: list[tuple[str, float]], want: int | None
+                       ) -> Plan[list[tuple[str, float]]]:
+        """Rank again until a ranking returns only keys WATCHed before it, so that every
+        entity a unit of work reads in relevance order was selected after its WATCH."""
+        watched: set[str] = set()
+        for _ in range(_WATCH_ROUNDS):
+            new = [key for key, _ in ranked if key not in watched]
+            if not new:
+                return ranked
+            for start in range(0, len(new), _LIST_PAGE):  # a WATCH command of a sane size
+                yield Watch(tuple(new[start:start + _LIST_PAGE]))
+            watched.update(new)
+            ranked = yield from self.ranked_keys(compiled, ready, want)
+        raise ConcurrencyError(
+            f"{self.model.__name__}: the entities this search selects changed on each of "
+            f"{_WATCH_ROUNDS} tries; retry the unit of work"
+        )
+
+    def ranked_keys(self, compiled: CompiledFilter, ready: MutableSet[str],
+                    want: int | None = None) -> Plan[list[tuple[str, float]]]:
+        """(key, score) of every match (with ``want``: at least of the ``want`` first), most
+        relevant first, ties by id: FT.SEARCH's exact scores (WITHSCORES), sorted here so
+        that ties are ordered by id. The server returns the best scores first (its ties in
+        internal-id order), so a reply whose last score is below the ``want``-th holds every
+        match that can be among the first ``want``. Expired keys not yet reclaimed may be
+        among them (reading their documents drops them)."""
+        base = ("FT.SEARCH", self.index.name, compiled.query, *compiled.params_args(),
+                "WITHSCORES", "NOCONTENT")
+        tail = ("TIMEOUT", str(self.query_timeout_ms), "DIALECT", "2")
+        num = _RANKED_FIRST if want is None else min(want + _RANKED_MARGIN, _RANKED_FIRST)
+        while True:
+            command = (*base, "LIMIT", "0", str(num), *tail)
+            reply = yield from self.run_query(ready, command)
+            check_complete(search_warnings(reply), command)
+            total, found = scored_reply(reply)
+            if len(found) >= total:
+                break
+            if want is not None and len(found) > want and found[-1][1] < found[want - 1][1]:
+                break
+            if num >= _MAX_SEARCH_RESULTS:
+                raise PartialResultError(
+                    f"{total} entities match the search, more than the {_MAX_SEARCH_RESULTS} "
+                    "that relevance order can rank; narrow the filter or give an order()"
+                )
+            # (each try scores every match again: grow fast, never past what matches)
+            num = min(total if want is None else max(4 * num, num + 1), total,
+                      _MAX_SEARCH_RESULTS)
+        id_numeric = self.schema.id_field.numeric
+        prefix = self.schema.prefix
+
+        def by_id(key: str) -> Any:
+            entity_id = id_of(prefix, key)
+            return float(entity_id) if id_numeric else entity_id
+
+        found.sort(key=lambda pair: by_id(pair[0]))
+        found.sort(key=lambda pair: -pair[1])
+        return found
+
+    def hits(self, specs: Sequence[Any], options: HitOptions, ready: MutableSet[str],
+             watch: bool) -> Plan[list[Hit[Any]]]:
+        """``filter(*specs)`` with each entity's score (when a search is among the specs) and
+        highlights (ranking.make_hit)."""
+        read = self.read(specs)
+        found: list[Any] = []
+        try:
+            while True:
+                page = yield from self.read_page(read, ready, watch)
+                if not page and read.done:
+                    break
+                found += page
+        finally:
+            if not read.done:
+                yield from self.close_read(read)
+        node = read.query.filter
+        if not searches(node) or read.compiled is None:
+            return [make_hit(self.schema, node, e, None, options) for e in found]
+        scores = read.scores
+        if scores is None:  # ordered by order(): the scores of the matches, asked apart
+            scores = dict((yield from self.ranked_keys(read.compiled, ready)))
+        return [make_hit(self.schema, node, e, scores.get(self.key_of_entity(e)), options)
+                for e in found]
 
     def close_read(self, read: Read) -> Plan[None]:
         """Free what a read left open on the server (a cursor), when it stops early."""
@@ -448,7 +597,7 @@ class RedisCore(Generic[M]):
         was dropped behind our back, e.g. FLUSHALL). A timeout is never a partial answer.
         ``before``: commands sent first in the same round trip; the value is then (their
         replies, errors as exceptions; the query's reply)."""
-        searching = args[0] == "FT.AGGREGATE"
+        searching = args[0] in ("FT.AGGREGATE", "FT.SEARCH")
         if searching:
             yield from self.ensure_index(ready)
             if self.query_timeout_ms:
@@ -603,6 +752,10 @@ class RedisCore(Generic[M]):
         compiled = read.compiled
         assert compiled is not None
         yield from self.ensure_index(ready)
+        if read.relevance:  # ranked first (ranked_keys), documents then read by key
+            return ["FT.SEARCH", self.index.name, compiled.query, *compiled.params_args(),
+                    "WITHSCORES", "NOCONTENT", "LIMIT", "0", str(_RANKED_FIRST), "TIMEOUT",
+                    str(self.query_timeout_ms), "DIALECT", "2"]
         exact = compiled.exact
         scan = yield from self.open_scan(
             compiled, read.sort, ready, read.page,

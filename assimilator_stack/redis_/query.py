@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.filters import And, Condition, Node, Not, Or, Predicate
+from ..core.filters import And, Condition, Node, Not, Or, Predicate, TextSearch
 from ..exceptions import InvalidQueryError
 from ..internal.evaluate import matcher
 from ..lookups import CompileContext, Resolved, keys_of, resolve
@@ -97,6 +97,10 @@ def _compile(schema: ModelSchema, node: Node, ctx: CompileContext
         return compiled.frag, check
     if isinstance(node, Predicate):  # the user's own Python test
         return ALL, matcher(schema, node)
+    if isinstance(node, TextSearch):
+        from ..ranking import expand_search
+
+        return _compile(schema, expand_search(schema, node), ctx)
     if isinstance(node, And):
         children, ranges = _split_ranges(schema, node.children)
         parts = [_compile(schema, child, ctx) for child in children]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import redis
@@ -17,6 +17,7 @@ from .driver import SyncSession
 from .partial import complete, defer_loading
 
 if TYPE_CHECKING:
+    from ..core.hits import Hit
     from ..core.metrics import Metric
     from .health import IndexStatus
 
@@ -89,6 +90,9 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
         def aggregate(self, *specs: SpecOf[M], group_by: str | Sequence[str] = (),
                       **metrics: Metric) -> list[dict[str, Any]]: ...
         def suggest(self, field: str, prefix: str, *, limit: int = 10) -> list[str]: ...
+        def hits(self, *specs: SpecOf[M], highlight: Iterable[str] | str = (),
+                 summarize: Iterable[str] | str = (), tags: tuple[str, str] = ("<b>", "</b>")
+                 ) -> list[Hit[M]]: ...
         def index_status(self) -> IndexStatus: ...
         def save(self, obj: EntityLike[M] = None, **fields: Any) -> M: ...
         @overload

@@ -399,3 +399,17 @@ def row_strings_representable(keys: Sequence[SortKey], row: Row) -> bool:
         if shown is not None and not key.numeric and not representable(text(shown)):
             return False
     return True
+
+
+# -- relevance ----------------------------------------------------------------------------------
+
+
+def scored_reply(reply: Any) -> tuple[int, list[tuple[str, float]]]:
+    """``FT.SEARCH … WITHSCORES NOCONTENT`` -> (total, [(key, score)]). The scores are exact:
+    FT.SEARCH prints them in full (FT.AGGREGATE's ADDSCORES rounds them to 12 digits)."""
+    if isinstance(reply, dict):  # RESP3: the score is a double
+        found = [(text(_get(r, "id")), float(text(_get(r, "score"))))
+                 for r in (_get(reply, "results") or [])]
+        return int(_get(reply, "total_results")), found
+    items = reply[1:]
+    return int(reply[0]), [(text(k), float(text(s))) for k, s in zip(items[0::2], items[1::2])]

@@ -21,10 +21,11 @@ from assimilator_stack import (
     filter_,
     order,
     paginate,
+    search,
 )
 
 from .dependencies import Products, Transaction
-from .models import NewProduct, Page, Product, ProductChanges
+from .models import NewProduct, Page, Product, ProductChanges, SearchHit, SearchPage
 
 SORTABLE = ("name", "price", "stock", "category")
 
@@ -113,6 +114,24 @@ def _routes(app: FastAPI) -> None:
             products.filter(where, order(*sort), paginate(limit=limit, offset=offset)),
         )
         return Page(total=total, items=items)
+
+    @app.get("/search")
+    async def ranked_search(
+        products: Products,
+        q: str,
+        category: str | None = None,
+        limit: Annotated[int, Query(ge=0, le=100)] = 20,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> SearchPage:
+        """Most relevant first, each name highlighted (an empty q is a 422)."""
+        where = search(q) & filter_(**({"category": category} if category else {}))
+        total, hits = await asyncio.gather(
+            products.count(where),
+            products.hits(where, paginate(limit=limit, offset=offset), highlight=["name"]),
+        )
+        return SearchPage(total=total, hits=[
+            SearchHit(product=h.entity, score=h.score, name=h.highlights["name"]) for h in hits
+        ])
 
     @app.patch("/products/{product_id}")
     async def update_product(product_id: str, changes: ProductChanges,

@@ -41,3 +41,14 @@ class ProductChanges(BaseModel):
 class Page(BaseModel):
     total: int  # every match, whatever the page
     items: list[Product]
+
+
+class SearchHit(BaseModel):
+    product: Product
+    score: float | None  # relevance (the server's; the in-memory twin's own)
+    name: str  # the name with the matched words in <b>...</b>
+
+
+class SearchPage(BaseModel):
+    total: int
+    hits: list[SearchHit]  # most relevant first
