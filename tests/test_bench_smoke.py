@@ -121,7 +121,7 @@ def test_bench_cpu_replay(tmp_path: Path) -> None:
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     [run_json] = tmp_path.glob("*-cpu.json")
     data = json.loads(run_json.read_text())
-    assert set(data["cpu"]) == {"get", "query", "page1000", "count", "insert"}
+    assert set(data["cpu"]) == {"get", "query", "query_new", "page1000", "count", "insert"}
     for key, found in data["cpu"].items():
         for side in ("library_us", "raw_us"):
             assert 0 < found[side]["min"] <= found[side]["median"], (key, found)
