@@ -58,8 +58,8 @@ class Codec(Generic[M]):
         try:
             if self._binary:
                 body = binary.dump_json(self.model, entity)
-            else:
-                body = entity.model_dump_json(by_alias=True)
+            else:  # model_dump_json(by_alias=True) without its Python wrapper (per save)
+                body = entity.__pydantic_serializer__.to_json(entity, by_alias=True).decode()
         except (PydanticSerializationError, ValueError, TypeError) as exc:
             raise InvalidEntityError(
                 f"{self.model.__name__} {getattr(entity, 'id', '')!r} cannot be stored as "
@@ -109,7 +109,9 @@ class Codec(Generic[M]):
                     data.pop(INDEX_EXTRAS_KEY, None)
                 entity = self.model.model_validate(data)
             else:
-                entity = self.model.model_validate_json(raw)
+                # model_validate_json without its Python wrapper (a fifth of the time of a
+                # small document): the same validator, with the same (default) options.
+                entity = self.model.__pydantic_validator__.validate_json(raw)
         except ValidationError as exc:
             if not any(err["loc"][:1] == (self._id_key,) for err in exc.errors()):
                 raise _invalid(key, exc) from exc

@@ -187,7 +187,25 @@ class SyncSession(Session):
         super().__init__(client, owner)
 
     def run(self, plan: Plan[T]) -> T:
-        return run_now(self.drive(plan))
+        """:meth:`Session.drive` written out for sync replies (the same steps, without the
+        coroutine and the per-request context manager: this runs for every call)."""
+        perform = self.perform
+        reply: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                request = plan.send(reply) if error is None else plan.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            reply = error = None
+            try:
+                reply = perform(request)
+            except Exception as exc:
+                error = map_error(exc, getattr(request, "args", None))
+            except BaseException:
+                plan.close()
+                self.abandon()
+                raise
 
     def iterate(self, source: AsyncIterator[T]) -> Iterator[T]:
         """``source`` (an async generator written once for both drivers, whose awaits are
