@@ -71,6 +71,11 @@ def test_sort_values_kept_for_numbers_short_and_declared_fields_only(client: red
     # one, a short string (max_length <= 64) and one that may hold no value keep their sort
     # values; a plain str does not, nor a list.
     assert sortable == {"id", "label", "code", "note", "price", "made", "made__r"}, attributes
+    # no word positions: phrases are checked in Python, nothing reads them
+    reply = client.execute_command("FT.INFO", repo.core.index.name)
+    info = reply if isinstance(reply, dict) else dict(zip(reply[0::2], reply[1::2]))
+    options = info.get(b"index_options", info.get("index_options"))
+    assert b"NOOFFSETS" in options or "NOOFFSETS" in options, options
     # a Text() field is indexed once: as TEXT (no exact TAG copy of a long text)
     assert "description" not in attributes
     assert "TEXT" in attributes["description__txt"]
