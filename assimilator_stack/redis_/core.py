@@ -46,8 +46,8 @@ from .search import (
     count_reply,
     count_steps,
     is_timeout_error,
+    keyed_documents,
     max_results,
-    row_document,
     row_key,
     sort_keys,
 )
@@ -430,10 +430,9 @@ class RedisCore(Generic[M]):
         """The entities of a page of rows: from the documents the rows carry, or read by key
         (a projection, a unit of work's watched re-read, or rows without documents)."""
         if proj is None and not watch:
-            documents = [row_document(r) for r in rows]
-            if None not in documents:
-                load = self.codec.load
-                return [load(row_key(r), d) for r, d in zip(rows, documents)]
+            found = keyed_documents(rows)
+            if found is not None:
+                return self.codec.load_all(zip(*found))
         return (yield from self.fetch_keys([row_key(r) for r in rows], proj, watch))
 
     def open_scan(self, compiled: CompiledFilter, sort: tuple[SortKey, ...] | None,

@@ -231,6 +231,21 @@ def row_key(row: Row) -> str:
     return key.decode()  # type: ignore[no-any-return]
 
 
+def keyed_documents(rows: Sequence[Row]) -> tuple[list[str], list[Any]] | None:
+    """The rows' keys and documents (``row_key`` / ``row_document`` of each), or None when a
+    row carries no document. Inlined: this runs per row of every page."""
+    try:  # the default client: bytes names
+        keys = [row[_KEY_BYTES].decode() for row in rows]
+        documents = [row[_DOCUMENT_BYTES] for row in rows]
+    except KeyError:
+        try:  # a client that decodes: str names
+            keys = [text(row[KEY_FIELD]) for row in rows]
+            documents = [row[DOCUMENT_FIELD] for row in rows]
+        except KeyError:
+            return None
+    return None if None in documents else (keys, documents)
+
+
 def row_document(row: Row) -> Any:
     """The row's document (raw JSON) when the scan loaded it, else None."""
     document = row.get(_DOCUMENT_BYTES)
