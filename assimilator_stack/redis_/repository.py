@@ -44,13 +44,14 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
                          unindexed=unindexed, index_check_interval=index_check_interval,
                          core=core)
 
-    def save(self, obj: Any = None, **fields: Any) -> Any:
+    def save(self, obj: EntityLike[M] = None, **fields: Any) -> M:
         if self._pending is not None and not is_read_only(obj):
             # In a unit of work: queued, nothing to send, so no plan to run (per save).
             entity, options = self.core.build(obj, fields)
             self._pending.append(self.core.save_op(entity, options))
             return entity
-        return super().save(obj, **fields)
+        saved: M = super().save(obj, **fields)
+        return saved
 
     # -- partial entities (only): a field left out is loaded on first access ---------------
 
@@ -98,7 +99,6 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
                       **metrics: Metric) -> list[dict[str, Any]]: ...
         def suggest(self, field: str, prefix: str, *, limit: int = 10) -> list[str]: ...
         def index_status(self) -> IndexStatus: ...
-        def save(self, obj: EntityLike[M] = None, **fields: Any) -> M: ...
         @overload
         def update(self, obj: EntityLike[M] = None, **values: Any) -> M: ...
         @overload
