@@ -194,6 +194,15 @@ def test_without_scripts_the_old_ttls_are_cleared_key_by_key(
             uow.commit()
         assert [client.ttl(f"t:overhead-gadget:g{i}") for i in range(40)] == [-1] * 40
         assert len(repo.filter()) == 40
+        # refused once: the pool's later commits do not try again
+        client.execute_command("ACL", "LOG", "RESET")
+        _old_ttls(client, repo, entities)
+        with uow:
+            for entity in entities:
+                uow.repository.save(entity)
+            uow.commit()
+        assert [client.ttl(f"t:overhead-gadget:g{i}") for i in range(40)] == [-1] * 40
+        assert client.execute_command("ACL", "LOG") == []
         limited.close()
     finally:
         client.execute_command("ACL", "DELUSER", "noscripts")

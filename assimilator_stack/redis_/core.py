@@ -68,6 +68,7 @@ _TIMEOUT_POLICY_FACT = "\x00ON_TIMEOUT checked"
 # A commit saving at least this many keys clears their old TTLs with one EVAL, not a PERSIST
 # per key (the same meaning, inside the same MULTI, at a fraction of the cost).
 _PERSIST_IN_SCRIPT = 32
+_NO_SCRIPTS_FACT = "\x00EVAL refused"
 _PERSIST_SCRIPT = "for i = 1, #KEYS do redis.call('PERSIST', KEYS[i]) end return #KEYS"
 # Compiled filters (and sort keys) kept per repository core, oldest dropped first.
 _COMPILED_CACHE = 256
@@ -267,7 +268,7 @@ class RedisCore(Generic[M]):
         if ready is not None:
             yield from self.create_index(ready)
         conditional = [op for op in ops if op.condition is not None]
-        commands, persist_all = _with_persist(ops)
+        commands, persist_all = _with_persist(ops, script=_NO_SCRIPTS_FACT not in (ready or ()))
         for attempt in range(_CONDITION_RETRIES):
             if conditional:
                 keys = tuple(op.key for op in conditional)
@@ -294,7 +295,9 @@ class RedisCore(Generic[M]):
                 if not persist_all:
                     raise
                 # EVAL refused when queued (an ACL, scripting turned off): nothing was
-                # written; again with a PERSIST per key
+                # written; again with a PERSIST per key (and so from now on, for this pool)
+                if ready is not None:
+                    ready.add(_NO_SCRIPTS_FACT)
                 commands, persist_all = _with_persist(ops, script=False)
                 continue
             failures = [(args, r) for args, r in zip(commands, replies) if isinstance(r, Exception)]
