@@ -9,7 +9,7 @@ no value.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -58,8 +58,8 @@ class Codec(Generic[M]):
         try:
             if self._binary:
                 body = binary.dump_json(self.model, entity)
-            else:
-                body = entity.model_dump_json(by_alias=True)
+            else:  # model_dump_json(by_alias=True) without its Python wrapper (per save)
+                body = entity.__pydantic_serializer__.to_json(entity, by_alias=True).decode()
         except (PydanticSerializationError, ValueError, TypeError) as exc:
             raise InvalidEntityError(
                 f"{self.model.__name__} {getattr(entity, 'id', '')!r} cannot be stored as "
@@ -109,7 +109,9 @@ class Codec(Generic[M]):
                     data.pop(INDEX_EXTRAS_KEY, None)
                 entity = self.model.model_validate(data)
             else:
-                entity = self.model.model_validate_json(raw)
+                # model_validate_json without its Python wrapper (a fifth of the time of a
+                # small document): the same validator, with the same (default) options.
+                entity = self.model.__pydantic_validator__.validate_json(raw)
         except ValidationError as exc:
             if not any(err["loc"][:1] == (self._id_key,) for err in exc.errors()):
                 raise _invalid(key, exc) from exc
@@ -119,6 +121,25 @@ class Codec(Generic[M]):
         if f"{self._key_start}{entity.id}" != key:  # type: ignore[attr-defined]
             return self._load_with_key_id(key, raw)
         return entity
+
+    def load_all(self, pairs: Iterable[tuple[str, str | bytes]]) -> list[M]:
+        """``[load(key, raw) for key, raw in pairs]``, its common case inlined (this runs per
+        row of every page): a document that validates and holds its key's id."""
+        if self._binary or self._strip:
+            return [self.load(key, raw) for key, raw in pairs]
+        validate = self.model.__pydantic_validator__.validate_json
+        start = self._key_start
+        out: list[M] = []
+        for key, raw in pairs:
+            try:
+                entity = validate(raw)
+            except ValueError:  # ValidationError included: load says what is wrong
+                entity = self.load(key, raw)
+            else:
+                if f"{start}{entity.id}" != key:
+                    entity = self._load_with_key_id(key, raw)
+            out.append(entity)
+        return out
 
     def _load_with_key_id(self, key: str, raw: str | bytes) -> M:
         key_id = id_of(self.schema.prefix, key)

@@ -1,7 +1,7 @@
 """``typing.Annotated`` markers that steer how a field is indexed.
 
     class Product(RedisModel):
-        description: Annotated[str, Text(weight=2.0)]      # full-text (TEXT) + equality (TAG)
+        description: Annotated[str, Text(weight=2.0)]      # full-text (TEXT)
         notes: Annotated[str, NotIndexed()]                 # stored, never indexed
         title: Annotated[str, Indexed(case_sensitive=False)]
 """
@@ -15,8 +15,12 @@ from dataclasses import dataclass
 class Text:
     """Index a ``str`` field for full-text ``search`` (stemming, phrases, prefixes).
 
-    ``weight`` scales its score; ``nostem`` turns stemming off; ``sortable`` allows ``order``.
-    Equality and string lookups still work: the field is also indexed as a TAG.
+    ``weight`` scales its score; ``nostem`` turns stemming off; ``sortable`` keeps its values
+    in the index (SORTABLE), so ``order`` on it reads no document.
+    The field is indexed once, as TEXT. Equality and the other string lookups still work, and
+    answer the same: they are checked in Python on the documents its words (or the rest of the
+    filter) select. Add ``Indexed()`` to also index it exactly (a TAG: faster exact lookups on
+    long texts, at the memory of a second copy).
     """
 
     weight: float = 1.0
@@ -33,7 +37,11 @@ class NotIndexed:
 class Indexed:
     """Override the defaults for an indexed field.
 
-    ``sortable``: keep a sort key (default True for scalar fields).
+    ``sortable``: ``True`` keeps the field's values in the index (SORTABLE); ``False`` refuses
+    ``order`` on it. By default every single-valued field sorts, and numbers, dates, bools,
+    enums, UUIDs, the id, short strings (a ``Literal`` or ``max_length`` <= 64) and fields that
+    may hold no value keep their values in the index; other strings are read from the
+    documents when sorted on (slower for large sorts, no memory per document).
     ``case_sensitive``: for str TAG fields, whether equality is case-sensitive (default True).
     """
 

@@ -30,6 +30,8 @@ INDEX_EXTRAS_KEY = "__idx"
 NULLS_ATTRIBUTE = "__nulls"
 
 _SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Strings at most this long (declared max_length) are kept SORTABLE by default.
+_SHORT_STRING = 64
 _MAX_DEPTH = 8
 
 
@@ -49,6 +51,9 @@ class FieldSchema:
     sortable: bool
     case_sensitive: bool
     text: Text | None  # full-text options when the field is also TEXT
+    sort_declared: bool = False  # Indexed(sortable=True)
+    exact_declared: bool = False  # an Indexed(...) marker (keeps a Text() field's TAG)
+    max_length: int | None = None  # a declared max_length (pydantic / annotated-types)
 
     @property
     def json_path(self) -> str:
@@ -85,7 +90,7 @@ class FieldSchema:
             return f"{self.alias}__max" if descending else f"{self.alias}__min"
         if self.lower_copy:
             return self.lower_alias
-        return self.alias
+        return self.alias if self.tag_indexed else self.text_alias
 
     @property
     def text_alias(self) -> str:
@@ -103,6 +108,29 @@ class FieldSchema:
         only within ±2**53, until about 2255) and, in ``<alias>__r``, what the double lost
         (``values.split_key``), so that equality, ranges and order stay exact everywhere."""
         return self.kind == "datetime" and not self.multi
+
+    @property
+    def tag_indexed(self) -> bool:
+        """Exactly indexed (TAG / NUMERIC). A ``Text()`` str field is indexed once, as TEXT,
+        unless also marked ``Indexed(...)``: its exact lookups are then checked in Python on
+        candidates its words select."""
+        return self.text is None or self.exact_declared
+
+    @property
+    def sort_vector(self) -> bool:
+        """SORTABLE in the index (each document's value kept in the index's memory, so sorting
+        reads no document): for numbers, dates, bools, enums, UUIDs, the id (every sort's
+        tie-break), short strings (a Literal, or max_length <= 64), fields declared
+        ``Indexed(sortable=True)`` and fields that may hold no value (read from a document,
+        a JSON null and an absent value do not sort alike). Other str fields still sort (the
+        server reads their values from the documents), more slowly. Never a list (it would
+        keep only its first value): lists sort by their __min / __max (``extremes``)."""
+        if not self.sortable or self.multi:
+            return False
+        if self.kind != "str":
+            return True
+        return self.sort_declared or self.optional or self.name == "id" or (
+            self.max_length is not None and self.max_length <= _SHORT_STRING)
 
     @property
     def stored_as_extra(self) -> bool:
@@ -274,7 +302,11 @@ def _walk(
                 override,
             )
             continue
+        max_length = next((m.max_length for m in info.metadata
+                           if isinstance(getattr(m, "max_length", None), int)), None)
         if get_origin(inner) is Literal:
+            lengths = [len(v) for v in get_args(inner) if isinstance(v, str)]
+            max_length = max(lengths) if lengths else max_length  # short by construction
             inner, literal_none = _literal_type(inner)
             field_optional = field_optional or literal_none
         kind = _kind_of(inner)
@@ -313,6 +345,10 @@ def _walk(
             sortable=sortable,
             case_sensitive=case_sensitive if kind == "str" else True,
             text=text,
+            sort_declared=bool(override is not None and override.sortable) or bool(
+                text is not None and text.sortable),
+            exact_declared=override is not None,
+            max_length=None if is_list else max_length,
         )
 
 

@@ -162,10 +162,37 @@ class Report:
         head = ["contender"] + [_n(n) for n in self.sizes]
         return ["## Memory of workload 6", "", intro, "", *self.table(head, rows), ""]
 
+    def redis_memory(self, n: str, contender: str) -> dict[str, Any] | None:
+        """Bytes per entity in Redis after the load, when the insert went right."""
+        r = self.result(n, "insert", contender)
+        if not r or r.get("status") != "ok":
+            return None
+        return self.run.get("memory", {}).get(n, {}).get(contender)  # type: ignore[no-any-return]
+
+    def redis_memory_section(self) -> list[str]:
+        if not self.run.get("memory"):
+            return []
+        rows = []
+        for c in self.keys:
+            row = [self.labels[c]]
+            for n in self.sizes:
+                mem = self.redis_memory(n, c)
+                row.append("—" if mem is None else
+                           f"{mem['bytes_per_entity']:,} (index {mem['index_bytes_per_entity']:,})")
+            rows.append(row)
+        intro = ("Bytes per entity Redis holds after the load phase (documents, keys and "
+                 "search index): `INFO memory` used_memory after the load minus before, ÷ N; "
+                 "in brackets the index's share (FT.INFO sizes). Smallest of the rounds. The first "
+                 "load after the server starts also fills RediSearch's pools (about 300 KB "
+                 "kept across FLUSHALL): compare at N ≥ 10,000.")
+        head = ["contender"] + [_n(n) for n in self.sizes]
+        return ["## Redis memory per entity", "", intro, "", *self.table(head, rows), ""]
+
     def targets_section(self) -> list[str]:
         out = ["## Targets (issue 4)", ""]
         rows = [self._target_floor(), self._target_redis_om(), self._target_py_assimilator(),
-                self._target_count_checked(), self._target_memory()]
+                self._target_count_checked(), self._target_memory(),
+                self._target_bytes_per_entity()]
         out += [*self.table(["target", "measured", "verdict"], [r for r in rows if r]), ""]
         return out
 
@@ -254,6 +281,20 @@ class Report:
         bounded = growth[hi] <= 2 * growth[lo] + 5
         return [target, text, "PASS" if bounded else "FAIL"]
 
+    def _target_bytes_per_entity(self) -> list[str] | None:
+        if "redis_om" not in self.keys or not self.run.get("memory"):
+            return None
+        texts, verdicts = [], []
+        for n in self.sizes:
+            mine, peer = self.redis_memory(n, OURS), self.redis_memory(n, "redis_om")
+            if mine and peer:
+                texts.append(f"{_n(n)}: {mine['bytes_per_entity']:,} vs "
+                             f"{peer['bytes_per_entity']:,}")
+                verdicts.append(mine["bytes_per_entity"] <= peer["bytes_per_entity"])
+        verdict = "not measured" if not verdicts else "PASS" if all(verdicts) else "FAIL"
+        return ["Redis bytes per entity ≤ redis-om's (issue 9)", "; ".join(texts) or "—",
+                verdict]
+
     def header(self) -> list[str]:
         run = self.run
         m = run["machine"]
@@ -307,7 +348,8 @@ class Report:
         return out
 
     def markdown(self, plot: str | None = None) -> str:
-        body = self.results_section() + self.peers_section() + self.memory_section()
+        body = (self.results_section() + self.peers_section() + self.redis_memory_section()
+                + self.memory_section())
         targets = self.targets_section()
         out = self.header() + targets
         if plot:

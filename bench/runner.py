@@ -11,7 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import launch, machine, server
+import redis
+
+from . import launch, machine, memory, server
 from .contenders import Contender
 from .dataset import generate
 from .rounds import merge
@@ -62,6 +64,8 @@ class Run:
     sizes: list[int] = field(default_factory=list)
     # results[str(N)][workload][contender] = one worker result (status, samples, answer, ...)
     results: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # memory[str(N)][contender]: Redis memory per entity after its load phase (memory.py)
+    memory: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     wrong: list[str] = field(default_factory=list)
     profiles: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -125,6 +129,8 @@ def _one_size(options: Options, record: Run, workers: launch.Launcher, url: str,
                         "budgets": options.budgets()}
                 started = time.monotonic()
                 reply = workers.phase(c, task)
+                if phase == "load":
+                    _memory(record, url, n, c, reply["results"].get("insert", {}))
                 record.contenders[c.key]["versions"] = reply.get("versions", {})
                 for workload, result in reply["results"].items():
                     checked = _checked(c, n, workload, result, right, record)
@@ -135,6 +141,25 @@ def _one_size(options: Options, record: Run, workers: launch.Launcher, url: str,
     server.flush(url)
     record.results[str(n)] = {k: {c: merge(found) for c, found in by_contender.items()}
                               for k, by_contender in rounds.items()}
+
+
+def _memory(record: Run, url: str, n: int, c: Contender, insert: dict[str, Any]) -> None:
+    """Redis memory the bulk insert added (every entity and its indexing; the worker reads
+    used_memory around it), per entity, with the index's share (FT.INFO). The smallest of
+    the rounds is kept (the allocator may hold a little more in one round)."""
+    used = insert.get("redis_memory") or {}
+    if insert.get("status") != "ok" or used.get("before") is None or used.get("after") is None:
+        return
+    client = redis.Redis.from_url(url)
+    try:
+        found = memory.per_entity(used["before"], used["after"], memory.index_bytes(client), n)
+    finally:
+        client.close()
+    kept = record.memory.setdefault(str(n), {})
+    if c.key not in kept or found["bytes_per_entity"] < kept[c.key]["bytes_per_entity"]:
+        kept[c.key] = found
+    log(f"  {c.label:<24} memory {found['bytes_per_entity']:,} B per entity "
+        f"(index {found['index_bytes_per_entity']:,})")
 
 
 def _checked(c: Contender, n: int, workload: str, result: dict[str, Any], right: Truth,

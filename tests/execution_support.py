@@ -85,6 +85,14 @@ def recording_client(url: str, **kwargs: Any) -> tuple[redis.Redis, Recorder]:
             recorder.trips.append([args])
             super().send_command(*args, **options)
 
+        def pack_commands(self, commands: Any) -> Any:
+            # several commands in one write: a pipeline (recorded below) or a batch the
+            # library sends on a connection of its own
+            commands = [tuple(c) for c in commands]
+            if not getattr(self, "_in_pipeline", False):
+                recorder.trips.append(list(commands))
+            return super().pack_commands(commands)
+
     client = redis.Redis.from_url(url, connection_class=RecordingConnection, **kwargs)
     original = client.pipeline
 
@@ -94,7 +102,11 @@ def recording_client(url: str, **kwargs: Any) -> tuple[redis.Redis, Recorder]:
 
         def record(connection: Any, commands: Any, raise_on_error: bool) -> Any:
             recorder.trips.append([args for args, _ in commands])
-            return execute(connection, commands, raise_on_error)
+            connection._in_pipeline = True
+            try:
+                return execute(connection, commands, raise_on_error)
+            finally:
+                connection._in_pipeline = False
 
         if transaction:
             pipe._execute_transaction = record  # type: ignore[method-assign]

@@ -55,7 +55,13 @@ def _run_harness(tmp_path: Path, contenders: str) -> dict[str, Any]:
     [report] = tmp_path.glob("*-smoke.md")
     text = report.read_text()
     assert "## Results" in text and "## Targets" in text
+    assert "## Redis memory per entity" in text
     data: dict[str, Any] = json.loads(run_json.read_text())
+    for key in contenders.split(","):
+        if key in ("raw", "stack", "redis_om"):  # the ones that keep an index
+            mem = data["memory"][str(N)][key]
+            # documents plus index: more than the JSON text of one entity (~250 bytes)
+            assert mem["bytes_per_entity"] > 250 and mem["index_bytes_per_entity"] > 0, mem
     return data
 
 
@@ -100,3 +106,27 @@ def test_bench_smoke_quick_contenders(tmp_path: Path) -> None:
 def test_bench_smoke_with_peers(tmp_path: Path) -> None:
     data = _run_harness(tmp_path, "raw,stack,stack_async,redis_om,py_assimilator")
     _check(data, ["stack", "stack_async", "redis_om", "py_assimilator"])
+
+
+def test_bench_cpu_replay(tmp_path: Path) -> None:
+    """``python -m bench.cpu`` end to end at a small N: recording, the checked replay (same
+    commands, every reply read, the live answer, the library's answer equal to raw's), the
+    timings and bytes per entity in the .md and .json it writes."""
+    command = [sys.executable, "-m", "bench.cpu", "--n", "1000", "--rounds", "1",
+               "--insert-rounds", "1", "--round-seconds", "0.005", "--out", str(tmp_path),
+               "--no-pin"]
+    if os.environ.get("REDIS_URL"):
+        command += ["--redis-url", os.environ["REDIS_URL"]]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    [run_json] = tmp_path.glob("*-cpu.json")
+    data = json.loads(run_json.read_text())
+    assert set(data["cpu"]) == {"get", "query", "query_new", "page1000", "count", "insert"}
+    for key, found in data["cpu"].items():
+        for side in ("library_us", "raw_us"):
+            assert 0 < found[side]["min"] <= found[side]["median"], (key, found)
+    assert data["cpu"]["page1000"]["raw_us"]["min"] > data["cpu"]["get"]["raw_us"]["min"]
+    assert data["insert_end_to_end"]["ratio"]["median"] > 0
+    assert data["memory"]["library"]["bytes_per_entity"] > 250
+    assert data["memory"]["raw"]["index_bytes_per_entity"] > 0
+    assert "CPU per call without I/O" in next(tmp_path.glob("*-cpu.md")).read_text()

@@ -158,8 +158,9 @@ def test_stream_sees_every_entity_once_with_memory_bounded_by_the_batch(
     # the documents are fetched a batch at a time...
     assert len(fetched) >= N // 1000
     assert all(int(c[list(c).index("COUNT") + 1]) <= 1000 for c in fetched)
-    # ...and the stream never holds much more than one batch (the list holds all 25,000)
-    assert stream_peak * 5 < list_peak, (stream_peak, list_peak)
+    # ...and the stream never holds much more than one batch (the list holds all 25,000;
+    # since rows are read without copies, the list's peak is mostly its entities)
+    assert stream_peak * 4 < list_peak, (stream_peak, list_peak)
     client.close()
 
 

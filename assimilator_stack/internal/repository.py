@@ -188,6 +188,8 @@ class InternalRepository(Repository[M]):
         for op in ops:
             for args in op.commands:
                 self._apply(args)
+            if op.persist:  # a save clears the old TTL (SET's semantics)
+                self._apply(("PERSIST", op.key))
 
     def _writable(self) -> None:
         if self._pending is None and self._of_unit_of_work:

@@ -36,7 +36,7 @@ from .health import IndexHealth, IndexStatus
 from .index import IndexSpec, create, ensure_index, is_missing_index_error
 from .partial import Projection, project, projection, refuse_read_only
 from .protocol import Args, Batch, Call, Exec, Plan, Watch, WatchFailed
-from .query import CompiledFilter, compile_filter
+from .query import CompiledFilter, compile_filter, filter_key
 from .replies import keys_with_ttl, search_reply, search_warnings
 from .scan import CursorScan, OrderedScan
 from .search import (
@@ -48,8 +48,8 @@ from .search import (
     count_reply,
     count_steps,
     is_timeout_error,
+    keyed_documents,
     max_results,
-    row_document,
     row_key,
     scored_reply,
     sort_keys,
@@ -75,6 +75,13 @@ _MAX_SEARCH_RESULTS = 1_000_000
 # A page of the ranking asks for this many more than it needs (ties at its last score).
 _RANKED_MARGIN = 10
 _WATCH_ROUNDS = 10
+# A commit saving at least this many keys clears their old TTLs with one EVAL, not a PERSIST
+# per key (the same meaning, inside the same MULTI, at a fraction of the cost).
+_PERSIST_IN_SCRIPT = 32
+_NO_SCRIPTS_FACT = "\x00EVAL refused"
+_PERSIST_SCRIPT = "for i = 1, #KEYS do redis.call('PERSIST', KEYS[i]) end return #KEYS"
+# Compiled filters (and sort keys) kept per repository core, oldest dropped first.
+_COMPILED_CACHE = 256
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,39 @@ class WriteOp:
     key: str
     commands: tuple[Args, ...]
     condition: Literal["nx", "xx"] | None = None
+    # A save with SET's TTL semantics: the key's old TTL must go (PERSIST after the commands),
+    # which only matters if the key has one (see RedisCore.commit).
+    persist: bool = False
+
+
+def _with_persist(ops: Sequence[WriteOp], script: bool = True
+                  ) -> tuple[tuple[Args, ...], tuple[str, ...]]:
+    """The commands of ``ops`` with their PERSISTs (a save clears the key's old TTL, as SET
+    does), and the keys one EVAL at the end clears (empty: PERSIST after each save).
+
+    At the end, a key's PERSIST must not undo a TTL a later op sets (EXPIRE / PEXPIRE): such
+    keys are left to that op; any other later op (a partial update, a keep_ttl save, a
+    delete) keeps or drops the key's TTL as it stands, so a PERSIST after it means the same."""
+    persisting = sum(1 for op in ops if op.persist)
+    if not script or persisting < _PERSIST_IN_SCRIPT:
+        return tuple(args for op in ops
+                     for args in (op.commands + ((("PERSIST", op.key),) if op.persist else ()))
+                     ), ()
+    decided: set[str] = set()
+    keys: list[str] = []
+    for op in reversed(ops):
+        if op.key in decided:
+            continue
+        if any(args[0] in ("EXPIRE", "PEXPIRE") for args in op.commands):
+            decided.add(op.key)
+        elif op.persist:
+            decided.add(op.key)
+            keys.append(op.key)
+    commands = tuple(args for op in ops for args in op.commands)
+    if not keys:
+        return commands, ()
+    keys.reverse()
+    return (*commands, ("EVAL", _PERSIST_SCRIPT, len(keys), *keys)), tuple(keys)
 
 
 @dataclass
@@ -143,6 +183,10 @@ class RedisCore(Generic[M]):
         # Documents the index could not take: raise or warn before queries (health.py).
         self.health = IndexHealth(self.schema, self.index.name, self.index.key_prefix,
                                   unindexed, index_check_interval)
+        self._compiled: dict[Any, CompiledFilter] = {}
+        self._option_fields = tuple(n for n in WRITE_OPTIONS if n in model.model_fields)
+        self._validates_assignment = bool(model.model_config.get("validate_assignment"))
+        self._sorts: dict[tuple[tuple[str, bool], ...], tuple[SortKey, ...]] = {}
 
     # -- keys and entities ------------------------------------------------------------------
 
@@ -159,6 +203,9 @@ class RedisCore(Generic[M]):
               ) -> tuple[M, dict[str, Any]]:
         """Validate ``obj`` and/or ``fields`` into an entity; return it with its write options."""
         refuse_read_only(obj, "save")
+        if not fields and type(obj) is self.model and self._validates_assignment:
+            # The common save(entity): valid as it stands (assignments were validated).
+            return obj, {name: getattr(obj, name) for name in self._option_fields}
         fields = dict(fields or {})
         options = {name: fields.pop(name) for name in WRITE_OPTIONS
                    if name in fields and name not in self.model.model_fields}
@@ -215,7 +262,7 @@ class RedisCore(Generic[M]):
         elif options.get("expire_in_px") is not None:
             commands.append(("PEXPIRE", key, int(options["expire_in_px"])))
         elif not options.get("keep_ttl") and condition != "nx":
-            commands.append(("PERSIST", key))
+            return WriteOp(key=key, commands=tuple(commands), condition=condition, persist=True)
         return WriteOp(key=key, commands=tuple(commands), condition=condition)
 
     def delete_op(self, obj: Any) -> WriteOp:
@@ -237,7 +284,7 @@ class RedisCore(Generic[M]):
         if ready is not None:
             yield from self.create_index(ready)
         conditional = [op for op in ops if op.condition is not None]
-        commands = tuple(args for op in ops for args in op.commands)
+        commands, persist_all = _with_persist(ops, script=_NO_SCRIPTS_FACT not in (ready or ()))
         for attempt in range(_CONDITION_RETRIES):
             if conditional:
                 keys = tuple(op.key for op in conditional)
@@ -260,7 +307,21 @@ class RedisCore(Generic[M]):
                 if reads_watched or attempt == _CONDITION_RETRIES - 1:
                     raise conflict() from exc
                 continue
+            except RedisCommandError:
+                if not persist_all:
+                    raise
+                # EVAL refused when queued (an ACL, scripting turned off): nothing was
+                # written; again with a PERSIST per key (and so from now on, for this pool)
+                if ready is not None:
+                    ready.add(_NO_SCRIPTS_FACT)
+                commands, persist_all = _with_persist(ops, script=False)
+                continue
             failures = [(args, r) for args, r in zip(commands, replies) if isinstance(r, Exception)]
+            if persist_all and len(failures) == 1 and failures[0][0] is commands[-1]:
+                # The script failed when run: the saves are in; clear the old TTLs one key
+                # at a time (no longer in the same MULTI as the saves).
+                yield Exec(tuple(("PERSIST", key) for key in persist_all))
+                return
             if failures:
                 args, reply = failures[0]
                 raise RedisCommandError(
@@ -308,7 +369,7 @@ class RedisCore(Generic[M]):
         query = collect(specs)
         keys = self.id_keys(query)
         compiled = None if keys is not None else self.compiled_filter(query)
-        sort = sort_keys(self.schema, query.order) if query.order else None
+        sort = self.sort_keys(query.order) if query.order else None
         proj = projection(self.model, query.only) if query.only else None
         limit = query.limit
         if cap is not None:
@@ -520,8 +581,10 @@ class RedisCore(Generic[M]):
                     ) -> Plan[list[Any]]:
         """The entities of a page of rows: from the documents the rows carry, or read by key
         (a projection, a unit of work's watched re-read, or rows without documents)."""
-        if proj is None and not watch and all(row_document(r) is not None for r in rows):
-            return [self.codec.load(row_key(r), row_document(r)) for r in rows]
+        if proj is None and not watch:
+            found = keyed_documents(rows)
+            if found is not None:
+                return self.codec.load_all(zip(*found))
         return (yield from self.fetch_keys([row_key(r) for r in rows], proj, watch))
 
     def open_scan(self, compiled: CompiledFilter, sort: tuple[SortKey, ...] | None,
@@ -682,8 +745,24 @@ class RedisCore(Generic[M]):
 
     def get(self, specs: Sequence[Any], ready: MutableSet[str],
             watch: bool) -> Plan[Any]:
+        key = None if watch else self.plain_id_key(specs)
+        if key is not None:  # get(filter_(id=...)): the one JSON.GET select would send
+            raw = yield Call(("JSON.GET", key))
+            return exactly_one([] if raw is None else [self.codec.load(key, raw)],
+                               self.model, specs)
         found = yield from self.select(specs, ready, watch, cap=2)
         return exactly_one(found, self.model, specs)
+
+    def plain_id_key(self, specs: Sequence[Any]) -> str | None:
+        """The key when ``specs`` is exactly ``filter_(id=<value>)`` (the commonest read),
+        else None."""
+        if len(specs) != 1 or type(specs[0]) is not FilterSpecification:
+            return None
+        node = specs[0].tree
+        if type(node) is not Condition or node.field != "id" or node.lookup != "eq" \
+                or node.value is None:
+            return None
+        return self.key(node.value)
 
     def filter(self, specs: Sequence[Any], ready: MutableSet[str],
                watch: bool) -> Plan[list[Any]]:
@@ -701,7 +780,7 @@ class RedisCore(Generic[M]):
             return sum(1 for f in found if f is True or f == 1)
         compiled = self.compiled_filter(query)
         if query.order:
-            sort_keys(self.schema, query.order)  # a bad order is refused here too
+            self.sort_keys(query.order)  # a bad order is refused here too
         if compiled.matches_nothing:
             return 0
         if compiled.exact:
@@ -855,8 +934,33 @@ class RedisCore(Generic[M]):
     redis_wildcards: bool = False
 
     def compiled_filter(self, query: Query) -> CompiledFilter:
-        """``query.filter`` compiled (validated first: InvalidQueryError before any I/O)."""
-        return compile_filter(self.schema, query.filter, redis_wildcards=self.redis_wildcards)
+        """``query.filter`` compiled (validated first: InvalidQueryError before any I/O).
+        A filter seen recently (same fields, lookups and values of the same types) is
+        compiled once: compiling costs more than the rest of a small query."""
+        try:
+            key = (self.redis_wildcards, filter_key(query.filter))
+        except TypeError:  # a Python predicate, or a value that cannot be a dict key
+            return compile_filter(self.schema, query.filter,
+                                  redis_wildcards=self.redis_wildcards)
+        cache = self._compiled
+        found = cache.get(key)
+        if found is None:
+            found = compile_filter(self.schema, query.filter,
+                                   redis_wildcards=self.redis_wildcards)
+            if len(cache) >= _COMPILED_CACHE:
+                del cache[next(iter(cache))]  # the oldest
+            cache[key] = found
+        return found
+
+    def sort_keys(self, order: tuple[tuple[str, bool], ...]) -> tuple[SortKey, ...]:
+        """``sort_keys`` of ``order``, kept per order (InvalidQueryError when refused)."""
+        found = self._sorts.get(order)
+        if found is None:
+            found = sort_keys(self.schema, order)
+            if len(self._sorts) >= _COMPILED_CACHE:
+                self._sorts.clear()
+            self._sorts[order] = found
+        return found
 
     def compile_filter(self, query: Query) -> tuple[str, tuple[str, ...]]:
         """The RediSearch query string and its PARAMS arguments for ``query.filter``."""

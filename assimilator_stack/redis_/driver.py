@@ -186,8 +186,49 @@ class SyncSession(Session):
     def __init__(self, client: redis.Redis, owner: str = "RedisRepository") -> None:
         super().__init__(client, owner)
 
+    def _perform(self, request: Request) -> Any:
+        if type(request) is Batch:
+            return self._batch(request.commands)
+        return self.perform(request)
+
+    def _batch(self, commands: tuple[Args, ...]) -> list[Any]:
+        """A Batch on one pool connection: what ``pipeline(transaction=False).execute(
+        raise_on_error=False)`` does for the library's reads (its client has no response
+        callbacks), without the Pipeline object (it cost more than the commands). Retried as
+        the client retries a command; a connection left mid-reply is closed."""
+        pool = self.client.connection_pool
+        connection = pool.get_connection()
+        try:
+            return connection.retry.call_with_retry(  # type: ignore[no-any-return]
+                lambda: _read_batch(connection, commands),
+                lambda error: connection.disconnect(),
+            )
+        except BaseException:
+            connection.disconnect()
+            raise
+        finally:
+            pool.release(connection)
+
     def run(self, plan: Plan[T]) -> T:
-        return run_now(self.drive(plan))
+        """:meth:`Session.drive` written out for sync replies (the same steps, without the
+        coroutine and the per-request context manager: this runs for every call)."""
+        perform = self._perform
+        reply: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                request = plan.send(reply) if error is None else plan.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            reply = error = None
+            try:
+                reply = perform(request)
+            except Exception as exc:
+                error = map_error(exc, getattr(request, "args", None))
+            except BaseException:
+                plan.close()
+                self.abandon()
+                raise
 
     def iterate(self, source: AsyncIterator[T]) -> Iterator[T]:
         """``source`` (an async generator written once for both drivers, whose awaits are
@@ -202,6 +243,17 @@ class SyncSession(Session):
             closing = getattr(source, "aclose", None)
             if closing is not None:
                 run_now(closing())
+
+
+def _read_batch(connection: Any, commands: tuple[Args, ...]) -> list[Any]:
+    connection.send_packed_command(connection.pack_commands(commands))
+    replies: list[Any] = []
+    for _ in commands:
+        try:
+            replies.append(connection.read_response())
+        except redis.ResponseError as exc:  # in its place, as a pipeline gives it
+            replies.append(exc)
+    return replies
 
 
 def run_now(awaitable: Awaitable[T]) -> T:

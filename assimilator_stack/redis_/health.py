@@ -171,9 +171,11 @@ def _attributes(field: FieldSchema
     """(JSON path parts, ``[*]`` positions, attribute type, SORTABLE) of each attribute of
     ``field`` (as index.py declares them)."""
     out: list[tuple[tuple[str, ...], frozenset[int], str, bool]] = []
-    sortable = field.sortable and not field.multi  # lists sort by __min / __max (index.py)
+    sortable = field.sort_vector  # never on lists: they sort by __min / __max (index.py)
     extra_lists = frozenset({1}) if field.multi else frozenset()
-    if field.stored_as_extra:
+    if not field.tag_indexed:
+        pass  # a Text() field: TEXT only
+    elif field.stored_as_extra:
         out.append(((INDEX_EXTRAS_KEY, field.alias), extra_lists, "NUMERIC", sortable))
     else:
         out.append((field.json_parts, field.list_after,
@@ -181,7 +183,8 @@ def _attributes(field: FieldSchema
     if field.lower_copy:
         out.append(((INDEX_EXTRAS_KEY, field.lower_alias), extra_lists, "TAG", sortable))
     if field.text is not None:
-        out.append((field.json_parts, field.list_after, "TEXT", field.text.sortable))
+        out.append((field.json_parts, field.list_after, "TEXT",
+                    sortable and not field.tag_indexed))
     return out
 
 

@@ -25,9 +25,12 @@ def _extra_path(alias: str, multi: bool) -> str:
 
 def field_attributes(field: FieldSchema) -> Iterator[list[str]]:
     """The SCHEMA entries of one field. Option order matters: SORTABLE comes last."""
-    # SORTABLE on a list would keep only its first value: lists sort by __min / __max.
-    sortable = ["SORTABLE"] if field.sortable and not field.multi else []
-    if field.stored_as_extra:
+    # SORTABLE where sorting is worth the memory (FieldSchema.sort_vector); never on a list,
+    # which would keep only its first value: lists sort by __min / __max.
+    sortable = ["SORTABLE"] if field.sort_vector else []
+    if not field.tag_indexed:
+        pass  # a Text() field: TEXT only (below)
+    elif field.stored_as_extra:
         yield _attribute(_extra_path(field.alias, field.multi), field.alias, "NUMERIC", *sortable)
         if field.has_residual:  # what the double lost: exact order and equality past 2**53
             yield _attribute(_extra_path(field.residual_alias, False), field.residual_alias,
@@ -57,8 +60,10 @@ def field_attributes(field: FieldSchema) -> Iterator[list[str]]:
         text_options = ["TEXT", "WEIGHT", repr(float(field.text.weight))]
         if field.text.nostem:
             text_options.append("NOSTEM")
-        if field.text.sortable:
-            text_options.append("SORTABLE")
+        if sortable and not field.tag_indexed:
+            # UNF: sort by the value as stored (byte order, as everywhere else), not by
+            # a lower-cased, normalised copy.
+            text_options += ["SORTABLE", "UNF"]
         yield _attribute(field.json_path, field.text_alias, *text_options)
 
 
@@ -86,8 +91,11 @@ class IndexSpec:
         self.schema_args = schema_arguments(schema)
         self.key_prefix = f"{schema.prefix}:"
         # STOPWORDS 0: every word is searchable and phrases with "the" or "a" still match.
+        # NOOFFSETS: no word positions (a sixth of the index's memory): phrases are checked
+        # in Python on the documents that hold their words (lookups.Search), never by the
+        # server, so nothing reads them.
         self.create_args: tuple[str, ...] = (
-            "ON", "JSON", "PREFIX", "1", self.key_prefix, "STOPWORDS", "0",
+            "ON", "JSON", "PREFIX", "1", self.key_prefix, "NOOFFSETS", "STOPWORDS", "0",
             "SCHEMA", *self.schema_args,
         )
         digest = hashlib.sha1("\x00".join(self.create_args).encode()).hexdigest()[:10]

@@ -17,7 +17,18 @@ from typing import Any
 from ..core.filters import And, Condition, Node, Not, Or, Predicate, TextSearch
 from ..exceptions import InvalidQueryError
 from ..internal.evaluate import matcher
-from ..lookups import CompileContext, Resolved, keys_of, resolve
+from ..lookups import (
+    LOOKUPS,
+    MAX_TOKEN_BYTES,
+    CompileContext,
+    Compiled,
+    Resolved,
+    SearchQuery,
+    index_tokens,
+    keys_of,
+    resolve,
+    superset,
+)
 from ..schema import ModelSchema
 from ..values import values_at
 from . import syntax
@@ -25,6 +36,7 @@ from .syntax import ALL, Frag, Params
 
 Residual = Callable[[Any], bool]
 
+SEARCH = LOOKUPS["search"]
 # RediSearch's parser overflows past ~125 nested groups; deeper parts are checked in Python.
 MAX_DEPTH = 60
 
@@ -74,6 +86,39 @@ def compile_filter(schema: ModelSchema, node: Node | None, *,
     return CompiledFilter(frag.text, ctx.params.values, False, residual)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_COLLECTIONS = frozenset({list, tuple, set, frozenset})
+
+
+def _value_key(value: Any) -> Any:
+    kind = type(value)
+    if kind in _COLLECTIONS:
+        return (kind, tuple(_value_key(v) for v in value))
+    if kind in _SCALARS:
+        return (kind, value)
+    hash(value)  # TypeError: not a key
+    return (kind, value)
+
+
+def filter_key(node: Node | None) -> Any:
+    """A dict key for ``node`` under which its compiled form may be kept: equal keys compile
+    alike (values are keyed with their types: ``1``, ``1.0`` and ``True`` differ). TypeError
+    when there is none (a Python predicate, an unhashable value)."""
+    if node is None:
+        return None
+    kind = type(node)
+    if kind is Condition:
+        assert isinstance(node, Condition)
+        return (node.field, node.lookup, _value_key(node.value))
+    if kind is And or kind is Or:
+        assert isinstance(node, (And, Or))
+        return (kind, tuple(filter_key(child) for child in node.children))
+    if kind is Not:
+        assert isinstance(node, Not)
+        return (Not, filter_key(node.child))
+    raise TypeError(f"no cache key for {node!r}")
+
+
 def _nothing(schema: ModelSchema, params: Params) -> str:
     """A query that matches no document (RediSearch has no literal for it)."""
     id_field = schema.id_field
@@ -87,7 +132,10 @@ def _compile(schema: ModelSchema, node: Node, ctx: CompileContext
              ) -> tuple[Frag, Residual | None]:
     if isinstance(node, Condition):
         resolved = resolve(schema, node)
-        compiled = resolved.lookup.compile(resolved.field, resolved.arg, ctx)
+        if resolved.field.tag_indexed or resolved.lookup.name in _TEXT_LOOKUPS:
+            compiled = resolved.lookup.compile(resolved.field, resolved.arg, ctx)
+        else:  # a Text()-only field: its words narrow the candidates, Python decides
+            compiled = text_candidates(resolved, ctx)
         if compiled.exact:
             return compiled.frag, None
         f, lookup, arg = resolved.field, resolved.lookup, compiled.residual
@@ -137,6 +185,22 @@ def _bounded(schema: ModelSchema, node: Node, frag: Frag, residual: Residual | N
 
 
 _RANGES = frozenset({"gt", "gte", "lt", "lte", "between"})
+# What a Text()-only field (no TAG) answers from its TEXT index and its __nulls entry.
+_TEXT_LOOKUPS = frozenset({"search", "isnull"})
+
+
+def text_candidates(resolved: Resolved, ctx: CompileContext) -> Compiled:
+    """An exact lookup on a field indexed as TEXT only: the documents holding every word of
+    the wanted value (``eq``; each indexed word of an equal value is in it) or, for other
+    lookups, every document; the lookup itself is checked in Python."""
+    field, lookup, arg = resolved.field, resolved.lookup, resolved.arg
+    frag: Frag = ALL
+    if lookup.name == "eq" and isinstance(arg, str):
+        words = [t.decode() for t in index_tokens(arg)
+                 if t.isascii() and len(t) < MAX_TOKEN_BYTES and t.isalnum()]
+        if words:
+            frag = SEARCH.compile(field, SearchQuery(tuple(dict.fromkeys(words))), ctx).frag
+    return superset(frag, arg)
 
 
 def _split_ranges(schema: ModelSchema, children: tuple[Node, ...]

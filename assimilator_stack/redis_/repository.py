@@ -14,7 +14,7 @@ from ..core.specs import OnlySpecification
 from .base import RedisRepositoryBase
 from .core import RedisCore
 from .driver import SyncSession
-from .partial import complete, defer_loading
+from .partial import complete, defer_loading, is_read_only
 
 if TYPE_CHECKING:
     from ..core.hits import Hit
@@ -44,6 +44,15 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
         super().__init__(session, model, index_timeout, query_timeout_ms=query_timeout_ms,
                          unindexed=unindexed, index_check_interval=index_check_interval,
                          core=core)
+
+    def save(self, obj: EntityLike[M] = None, **fields: Any) -> M:
+        if self._pending is not None and not is_read_only(obj):
+            # In a unit of work: queued, nothing to send, so no plan to run (per save).
+            entity, options = self.core.build(obj, fields)
+            self._pending.append(self.core.save_op(entity, options))
+            return entity
+        saved: M = super().save(obj, **fields)
+        return saved
 
     # -- partial entities (only): a field left out is loaded on first access ---------------
 
@@ -94,7 +103,6 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
                  summarize: Iterable[str] | str = (), tags: tuple[str, str] = ("<b>", "</b>")
                  ) -> list[Hit[M]]: ...
         def index_status(self) -> IndexStatus: ...
-        def save(self, obj: EntityLike[M] = None, **fields: Any) -> M: ...
         @overload
         def update(self, obj: EntityLike[M] = None, **values: Any) -> M: ...
         @overload

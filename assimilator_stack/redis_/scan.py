@@ -131,7 +131,9 @@ class OrderedScan:
                 self.done = True
             consumed = skip + len(rows)
             kept = [r for r in rows if row_key(r) not in self.tail] if self.tail else rows
-            if self.seen is not None:  # an entity moved past the anchor is read again
+            if self.seen is not None and (self.seen or not self.done):
+                # an entity moved past the anchor is read again (one query never repeats a
+                # key: a first page that ends the scan has nothing to check)
                 kept = [r for r in kept if not _repeated(self.seen, r)]
             if self.remaining is not None:
                 kept = kept[:self.remaining]

@@ -25,7 +25,6 @@ Facts this relies on (verified on RediSearch 2.10, see tests/test_ordering_pagin
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import string
@@ -67,6 +66,7 @@ class SortKey:
     numeric: bool
     boolean: bool
     path: str  # JSONPath of the exact sort value in the document
+    in_index: bool = True  # SORTABLE: the value is in the index (else read from the document)
 
 
 def _sort_key(field: FieldSchema, desc: bool) -> SortKey:
@@ -76,12 +76,12 @@ def _sort_key(field: FieldSchema, desc: bool) -> SortKey:
                        f"$.{INDEX_EXTRAS_KEY}.{alias}")
     if field.stored_as_extra:  # dates: exact integers under __idx
         return SortKey(field.name, field.alias, desc, True, False,
-                       f"$.{INDEX_EXTRAS_KEY}.{field.alias}")
+                       f"$.{INDEX_EXTRAS_KEY}.{field.alias}", field.sort_vector)
     if field.stringy and not field.case_sensitive:  # sorts by its lower-cased copy
         return SortKey(field.name, field.lower_alias, desc, False, False,
-                       f"$.{INDEX_EXTRAS_KEY}.{field.lower_alias}")
-    return SortKey(field.name, field.alias, desc, field.numeric, field.kind == "bool",
-                   field.json_path)
+                       f"$.{INDEX_EXTRAS_KEY}.{field.lower_alias}", field.sort_vector)
+    return SortKey(field.name, field.sort_alias(desc), desc, field.numeric,
+                   field.kind == "bool", field.json_path, field.sort_vector)
 
 
 def sortable_names(schema: ModelSchema) -> list[str]:
@@ -143,7 +143,11 @@ def window_steps(keys: Sequence[SortKey] | None, offset: int, num: int,
     """
     steps: list[str] = []
     if after_expr is not None:
-        # Before LOAD: sort attributes come from the index, so this costs no document read.
+        # Before LOAD: sort attributes come from the index, so this costs no document read
+        # (those not SORTABLE are read from the documents first).
+        loaded = [f"@{k.attribute}" for k in keys or () if not k.in_index]
+        if loaded:
+            steps += ["LOAD", str(len(loaded)), *loaded]
         steps += ["FILTER", after_expr]
     if keys is not None and sort_first:
         steps += [*sortby_args(keys), "MAX", str(offset + num),
@@ -164,7 +168,9 @@ def cursor_steps(batch: int, documents: bool = False) -> tuple[str, ...]:
 
 # -- replies ------------------------------------------------------------------------------------
 
-Row = dict[str, Any]
+# One row's attributes, keyed as the reply has them: bytes (the default client) or str
+# (decode_responses=True). Read with row_value / row_key / row_document, never copied.
+Row = dict[Any, Any]
 
 
 def _get(mapping: Any, name: str) -> Any:
@@ -173,26 +179,33 @@ def _get(mapping: Any, name: str) -> Any:
     return mapping.get(name.encode())
 
 
-@functools.lru_cache(maxsize=4096)
-def _name(raw: Any) -> str:
-    return text(raw)
+def row_value(row: Row, name: str) -> Any:
+    """The row's value of attribute ``name`` (None when it has none)."""
+    value = row.get(name.encode())
+    return row.get(name) if value is None else value
 
 
 def _row(raw: Any) -> Row | None:
     if raw is None:
         return None
-    if isinstance(raw, dict):  # RESP3 result
-        attrs = _get(raw, "extra_attributes") or {}
-        return {_name(k): v for k, v in attrs.items()}
+    if type(raw) is dict:  # RESP3 result: its attributes are already a mapping
+        attrs = raw.get(b"extra_attributes")
+        if attrs is None:
+            attrs = raw.get("extra_attributes")
+        return attrs
     pairs = iter(raw)
-    return {_name(k): v for k, v in zip(pairs, pairs)}
+    return dict(zip(pairs, pairs))
 
 
 def aggregate_rows(reply: Any) -> tuple[list[Row], list[str]]:
     """FT.AGGREGATE (or one cursor batch) -> (rows, warnings). Rows without content (keys
     that expired but are not reclaimed yet) are dropped."""
     if isinstance(reply, dict):  # RESP3
-        rows = [_row(r) for r in (_get(reply, "results") or [])]
+        results = _get(reply, "results") or []
+        try:  # the default client (bytes keys): each result's attributes, as they are
+            rows = [r[b"extra_attributes"] for r in results]
+        except (KeyError, TypeError):
+            rows = [_row(r) for r in results]
         warnings = [text(w) for w in (_get(reply, "warning") or [])]
     else:
         rows = [_row(r) for r in reply[1:]]
@@ -207,13 +220,36 @@ def cursor_reply(reply: Any) -> tuple[list[Row], int, list[str]]:
     return rows, int(cursor), warnings
 
 
+_KEY_BYTES = KEY_FIELD.encode()
+_DOCUMENT_BYTES = DOCUMENT_FIELD.encode()
+
+
 def row_key(row: Row) -> str:
-    return text(row[KEY_FIELD])
+    key = row.get(_KEY_BYTES)
+    if key is None:
+        return text(row[KEY_FIELD])
+    return key.decode()  # type: ignore[no-any-return]
+
+
+def keyed_documents(rows: Sequence[Row]) -> tuple[list[str], list[Any]] | None:
+    """The rows' keys and documents (``row_key`` / ``row_document`` of each), or None when a
+    row carries no document. Inlined: this runs per row of every page."""
+    try:  # the default client: bytes names
+        keys = [row[_KEY_BYTES].decode() for row in rows]
+        documents = [row[_DOCUMENT_BYTES] for row in rows]
+    except KeyError:
+        try:  # a client that decodes: str names
+            keys = [text(row[KEY_FIELD]) for row in rows]
+            documents = [row[DOCUMENT_FIELD] for row in rows]
+        except KeyError:
+            return None
+    return None if None in documents else (keys, documents)
 
 
 def row_document(row: Row) -> Any:
     """The row's document (raw JSON) when the scan loaded it, else None."""
-    return row.get(DOCUMENT_FIELD)
+    document = row.get(_DOCUMENT_BYTES)
+    return row.get(DOCUMENT_FIELD) if document is None else document
 
 
 def count_reply(reply: Any) -> tuple[int, list[str]]:
@@ -225,7 +261,7 @@ def count_reply(reply: Any) -> tuple[int, list[str]]:
         if matched and not warnings:
             warnings = ["the count row is missing (a timeout cut the query short)"]
         return 0, warnings
-    return int(text(rows[0][COUNT_FIELD])), warnings
+    return int(text(row_value(rows[0], COUNT_FIELD))), warnings
 
 
 def check_complete(warnings: Sequence[str], command: Sequence[Any]) -> None:
@@ -372,7 +408,7 @@ def row_matches_anchor(keys: Sequence[SortKey], row: Row, anchor: Anchor) -> boo
     """Is ``anchor`` (read from the document) still what the server sorted ``row`` by?
     Strings must be equal; numbers, shown rounded in rows, close."""
     for key, value in zip(keys, anchor):
-        shown = row.get(key.attribute)
+        shown = row_value(row, key.attribute)
         if shown is None or value is None:
             if (shown is None) != (value is None):
                 return False
@@ -395,7 +431,7 @@ def row_matches_anchor(keys: Sequence[SortKey], row: Row, anchor: Anchor) -> boo
 def row_strings_representable(keys: Sequence[SortKey], row: Row) -> bool:
     """Could this row anchor a keyset FILTER? (Its string sort values are shown exactly.)"""
     for key in keys:
-        shown = row.get(key.attribute)
+        shown = row_value(row, key.attribute)
         if shown is not None and not key.numeric and not representable(text(shown)):
             return False
     return True

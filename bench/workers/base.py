@@ -121,6 +121,19 @@ def _rss_kib(field: str) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def _redis_used_memory(url: str) -> int | None:
+    """The server's ``used_memory`` (every contender's venv has redis-py; None without it)."""
+    try:
+        import redis
+    except ImportError:
+        return None
+    client = redis.Redis.from_url(url)
+    try:
+        return int(client.info("memory")["used_memory"])
+    finally:
+        client.close()
+
+
 def _reset_peak_rss() -> bool:
     """Reset the kernel's peak-RSS mark (Linux): the next VmHWM is the peak from here on."""
     try:
@@ -176,6 +189,7 @@ class Phase:
 
     def __init__(self, adapter: Adapter, task: Mapping[str, Any]) -> None:
         self.adapter = adapter
+        self.url = task["url"]
         self.params = task["params"]
         self.budgets = {k: Budget(*v) for k, v in task["budgets"].items()}
         self.profiling = Profiling(task.get("profile"), adapter.key)
@@ -204,8 +218,12 @@ class Phase:
         held = [a.build(generate(p["n"], p["seed"]))]  # dropped once inserted
 
         def insert() -> dict[str, Any]:
+            gc.collect()
+            before = _redis_used_memory(self.url)
             seconds, _ = timed(lambda: a.insert(held[0]))
-            return {"samples": summary([seconds]), "answer": {"count": a.count_all()}}
+            after = _redis_used_memory(self.url)
+            return {"samples": summary([seconds]), "answer": {"count": a.count_all()},
+                    "redis_memory": {"before": before, "after": after}}
 
         self.attempt("insert", insert)
         held.clear()

@@ -1,9 +1,13 @@
-"""The floor: redis-py (+ hiredis) by hand. JSON.SET pipelines, JSON.GET, FT.SEARCH and
-FT.AGGREGATE cursors, replies parsed with ``json.loads`` and ``Product.model_validate``."""
+"""The floor: the leanest correct redis-py (+ hiredis) by hand: JSON.SET in one MULTI/EXEC
+pipeline, JSON.GET, FT.SEARCH (RETURN 1 $) and FT.AGGREGATE cursors, each document validated
+straight from its JSON text with ``Product.model_validate_json``.
+
+The client is ``redis.Redis.from_url(url)`` without ``decode_responses``: replies are RESP3 maps
+with bytes keys under redis-py 8 (its default protocol), RESP2 lists before; both are read
+directly (one ``isinstance`` per reply)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -28,39 +32,34 @@ SCHEMA = (
     "$.description", "AS", "description", "TEXT",
 )
 _PAGE = 1000
+_load = Product.model_validate_json
 
 
-def _get(mapping: Mapping[Any, Any], name: str) -> Any:
-    return mapping[name] if name in mapping else mapping.get(name.encode())
+def _documents(reply: Any) -> list[Product]:
+    """FT.SEARCH ... RETURN 1 $ -> the entities; a key that expired between match and load
+    has no fields and is left out."""
+    if type(reply) is dict:  # RESP3
+        return [_load(attrs[b"$"]) for row in reply[b"results"]
+                if (attrs := row[b"extra_attributes"])]
+    return [_load(fields[1]) for fields in reply[2::2] if fields]  # RESP2: key, [b"$", doc]
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+def _total(reply: Any) -> int:
+    return int(reply[b"total_results"] if type(reply) is dict else reply[0])
 
 
-def _search_rows(reply: Any, content: bool) -> tuple[int, list[tuple[str, Any]]]:
-    """FT.SEARCH reply (RESP2 list or RESP3 map) -> total, [(key, raw JSON or None)]."""
-    if isinstance(reply, dict):
-        rows = []
-        for result in _get(reply, "results"):
-            attrs = _get(result, "extra_attributes") or {}
-            rows.append((_text(_get(result, "id")), _get(attrs, "$")))
-        return int(_get(reply, "total_results")), rows
-    items = reply[1:]
-    if not content:
-        return int(reply[0]), [(_text(k), None) for k in items]
-    return int(reply[0]), [(_text(k), f[1]) for k, f in zip(items[0::2], items[1::2])]
+def _keys(reply: Any) -> list[str]:
+    """FT.SEARCH ... NOCONTENT -> the keys."""
+    if type(reply) is dict:
+        return [row[b"id"].decode() for row in reply[b"results"]]
+    return [k.decode() for k in reply[1:]]
 
 
-def _aggregate_docs(rows: Any) -> list[Any]:
-    """One FT.AGGREGATE / FT.CURSOR page -> the raw ``$`` of each row."""
-    if isinstance(rows, dict):
-        return [_get(_get(r, "extra_attributes"), "$") for r in _get(rows, "results")]
-    return [r[1] for r in rows[1:]]
-
-
-def _load(raw: Any) -> Product:
-    return Product.model_validate(json.loads(raw) if isinstance(raw, (bytes, str)) else raw)
+def _rows(batch: Any) -> list[Any]:
+    """One FT.AGGREGATE / FT.CURSOR batch with LOAD 1 $ -> the raw documents."""
+    if type(batch) is dict:
+        return [attrs[b"$"] for row in batch[b"results"] if (attrs := row[b"extra_attributes"])]
+    return [row[1] for row in batch[1:] if row]
 
 
 class Raw(Adapter):
@@ -93,53 +92,54 @@ class Raw(Adapter):
         pipe.execute()
 
     def count_all(self) -> int:
-        return self._search("*", "LIMIT", "0", "0")[0]
+        return _total(self.r.execute_command("FT.SEARCH", INDEX, "*", "LIMIT", "0", "0"))
 
     def get(self, entity_id: str) -> Product:
-        return _load(self.r.execute_command("JSON.GET", PREFIX + entity_id))
+        raw = self.r.execute_command("JSON.GET", PREFIX + entity_id)
+        if raw is None:
+            raise KeyError(entity_id)
+        return _load(raw)
 
     def as_dict(self, entity: Any) -> Mapping[str, Any]:
         return entity.model_dump()  # type: ignore[no-any-return]
 
-    def _search(self, query: str, *args: str) -> tuple[int, list[tuple[str, Any]]]:
-        reply = self.r.execute_command("FT.SEARCH", INDEX, query, *args, "DIALECT", "2")
-        return _search_rows(reply, content="NOCONTENT" not in args)
-
-    def _search_all(self, query: str) -> list[Product]:
-        found: list[Product] = []
-        offset = 0
-        while True:
-            total, rows = self._search(query, "RETURN", "1", "$",
-                                       "LIMIT", str(offset), str(_PAGE))
-            found += [_load(raw) for _, raw in rows]
-            offset += _PAGE
-            if offset >= total or not rows:
-                return found
-
     def _keys(self, query: str) -> list[str]:
-        return [k for k, _ in self._search(query, "NOCONTENT", "LIMIT", "0", "10000")[1]]
+        return _keys(self.r.execute_command("FT.SEARCH", INDEX, query, "NOCONTENT",
+                                            "LIMIT", "0", "10000", "DIALECT", "2"))
 
     def query(self, price_min: float, price_max: float, category: str, limit: int
               ) -> list[Product]:
-        _, rows = self._search(f"@price:[{price_min!r} {price_max!r}] @category:{{{category}}}",
-                               "SORTBY", "rating", "DESC", "RETURN", "1", "$",
-                               "LIMIT", "0", str(limit))
-        return [_load(raw) for _, raw in rows]
+        return _documents(self.r.execute_command(
+            "FT.SEARCH", INDEX, f"@price:[{price_min!r} {price_max!r}] @category:{{{category}}}",
+            "SORTBY", "rating", "DESC", "RETURN", "1", "$", "LIMIT", "0", str(limit),
+            "DIALECT", "2"))
 
     def count_price(self, price_min: float, price_max: float) -> int:
-        return self._search(f"@price:[{price_min!r} {price_max!r}]", "LIMIT", "0", "0")[0]
+        return _total(self.r.execute_command("FT.SEARCH", INDEX,
+                                             f"@price:[{price_min!r} {price_max!r}]",
+                                             "LIMIT", "0", "0", "DIALECT", "2"))
 
     def rating_at_least(self, rating: float) -> list[Product]:
-        return self._search_all(f"@rating:[{rating!r} +inf]")
+        query = f"@rating:[{rating!r} +inf]"
+        found: list[Product] = []
+        offset = 0
+        while True:
+            reply = self.r.execute_command("FT.SEARCH", INDEX, query, "RETURN", "1", "$",
+                                           "LIMIT", str(offset), str(_PAGE), "DIALECT", "2")
+            page = _documents(reply)
+            found += page
+            offset += _PAGE
+            if offset >= _total(reply) or not page:
+                return found
 
     def stream(self, batch_size: int) -> Iterator[Product]:
         reply = self.r.execute_command("FT.AGGREGATE", INDEX, "*", "LOAD", "1", "$",
                                        "WITHCURSOR", "COUNT", str(batch_size), "DIALECT", "2")
         while True:
-            rows, cursor = reply
-            for raw in _aggregate_docs(rows):
+            batch, cursor = reply
+            for raw in _rows(batch):
                 yield _load(raw)
-            if not int(cursor):
+            if not cursor:
                 return
             reply = self.r.execute_command("FT.CURSOR", "READ", INDEX, cursor,
                                            "COUNT", str(batch_size))
