@@ -61,6 +61,21 @@ def test_the_issue_example(make_repo: RepoFactory) -> None:
     assert repo.count(filter_(when__ne=late)) == 1
 
 
+def test_bounds_combined_with_other_conditions(make_repo: RepoFactory) -> None:
+    """Bounds ANDed with other conditions, or with each other, stay exact (they were merged
+    into one plain range of doubles, which lost the microseconds; found by the differential
+    test)."""
+    repo = make_repo(Event)
+    late = micro(END, -9)  # ...999990
+    repo.save(id="a", when=END)
+    repo.save(id="b", when=late)
+    assert [e.id for e in repo.filter(filter_(when__gte=END, id__in=["a", "b"]))] == ["a"]
+    assert [e.id for e in repo.filter(filter_(when__gte=END) & filter_(maybe=None))] == ["a"]
+    assert [e.id for e in repo.filter(filter_(when__gt=late, when__lte=END))] == ["a"]
+    assert [e.id for e in repo.filter(filter_(when__gte=late, when__lt=END))] == ["b"]
+    assert repo.count(filter_(when__between=(micro(late, 1), END), maybe=None)) == 1
+
+
 def test_the_edge_of_the_exact_doubles(make_repo: RepoFactory) -> None:
     """2**53 + 1 µs rounds to the double of 2**53 µs: a list holding it does not equal 2**53."""
     repo = make_repo(Event)

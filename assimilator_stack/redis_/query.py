@@ -214,8 +214,10 @@ def _split_ranges(schema: ModelSchema, children: tuple[Node, ...]
     for child in children:
         if isinstance(child, Condition) and child.lookup in _RANGES:
             resolved = resolve(schema, child)
+            # Datetimes keep what their double loses apart (``__r``): their own lookups
+            # compare the pair, so they are not merged here.
             if resolved.field.numeric and not resolved.field.multi \
-                    and resolved.lookup.name in _RANGES:
+                    and not resolved.field.has_residual and resolved.lookup.name in _RANGES:
                 ranges.setdefault(resolved.field.alias, []).append(resolved)
                 continue
         rest.append(child)
