@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -285,8 +284,6 @@ def test_more_groups_than_maxaggregateresults(max_rows: int, make_repo: RepoFact
     assert all(r["n"] == 4 for r in rows)
 
 
-@pytest.mark.skipif(not os.environ.get("ASSIMILATOR_SLOW"),
-                    reason="full-size run: set ASSIMILATOR_SLOW=1")
 @pytest.mark.sync_only
 def test_100k_entities_in_20k_groups(make_repo: RepoFactory, client: redis.Redis) -> None:
     repo = make_repo(Book)
