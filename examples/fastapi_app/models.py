@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, Field
 
-from assimilator_stack import AssimilatorConfig, RedisModel, Text
+from assimilator_stack import RedisModel, Text
 
 
 class Product(RedisModel):
@@ -16,7 +16,7 @@ class Product(RedisModel):
     stock: int = Field(default=0, ge=0)
     tags: list[str] = Field(default_factory=list)
 
-    class AssimilatorConfig(AssimilatorConfig):
+    class AssimilatorConfig:  # as the seed writes it: only what it sets is overridden
         key_prefix: ClassVar[str | None] = "catalogue:product"
 
 
