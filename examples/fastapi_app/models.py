@@ -6,7 +6,8 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, Field
 
-from assimilator_stack import AssimilatorConfig, RedisModel, Text
+import assimilator_stack
+from assimilator_stack import RedisModel, Text
 
 
 class Product(RedisModel):
@@ -16,7 +17,8 @@ class Product(RedisModel):
     stock: int = Field(default=0, ge=0)
     tags: list[str] = Field(default_factory=list)
 
-    class AssimilatorConfig(AssimilatorConfig):
+    # (qualified: mypy cannot resolve a nested class named like its imported base here)
+    class AssimilatorConfig(assimilator_stack.AssimilatorConfig):
         key_prefix: ClassVar[str | None] = "catalogue:product"
 
 
@@ -49,6 +51,12 @@ class SearchHit(BaseModel):
     name: str  # the name with the matched words in <b>...</b>
 
 
+class Facet(BaseModel):
+    value: str | None  # None: the matches without a value (no tags)
+    count: int
+
+
 class SearchPage(BaseModel):
     total: int
     hits: list[SearchHit]  # most relevant first
+    facets: dict[str, list[Facet]]  # per field: the matches' values, most frequent first
