@@ -4,7 +4,8 @@
 the benchmark's Product rows (bench/dataset.py). The library ranks every match exactly (one
 FT.SEARCH of keys and scores, ties by id) and reads the 20 documents; raw redis-py asks
 FT.SEARCH for the 20 best with their documents (server order; ties by internal doc id). The
-answers are checked: the same scores, page by page.
+answers are checked before they are timed: the library's page is the first 20 of every match
+the server finds, by score then id, and has raw redis-py's scores; a wrong answer exits 1.
 Standalone (not one of ``python -m bench``'s workloads yet, which another change is editing).
 """
 
@@ -72,7 +73,9 @@ def measure(n: int, server: RedisStackServer) -> None:
                 out.append(float(items[i + 1]))
             return out
 
-        assert ours() == raw(), text  # the same scores in the same order
+        check(repo, client, spec, where, text)
+        if ours() != raw():  # the same scores in the same order
+            raise SystemExit(f"WRONG: {text!r}: the library's scores differ from raw redis-py's")
         timings = {}
         for name, call in (("assimilator_stack", ours), ("raw redis-py", raw)):
             samples = []
@@ -84,6 +87,21 @@ def measure(n: int, server: RedisStackServer) -> None:
         matches = repo.count(spec)
         for name, samples in timings.items():
             print(f"N={n:>7} {text!r:>18} ({matches:>6} matches) {name:>17}: {best(samples)}")
+
+
+def check(repo: RedisRepository[Item], client: Any, spec: Any, where: str, text: str) -> None:
+    """The library's first page against the truth built from the server's every match: ids
+    and scores of ``FT.SEARCH … WITHSCORES NOCONTENT``, most relevant first, ties by id."""
+    reply = client.execute_command(
+        "FT.SEARCH", repo.core.index.name, where, "WITHSCORES", "NOCONTENT",
+        "LIMIT", "0", "10000", "DIALECT", "2")
+    prefix = len("bench:relevance:")
+    every = [(key.decode()[prefix:], float(score))
+             for key, score in zip(reply[1::2], reply[2::2])]
+    want = sorted(every, key=lambda pair: (-pair[1], pair[0]))[:LIMIT]
+    got = [(h.entity.id, h.score) for h in repo.hits(spec, _page())]
+    if got != want or repo.count(spec) != reply[0] or len(every) != reply[0]:
+        raise SystemExit(f"WRONG: {text!r}: first {LIMIT} {got} != {want}")
 
 
 def _page() -> Any:

@@ -1,4 +1,5 @@
-"""The catalogue's HTTP API: create, get, search (filters, sort, paging), update, delete."""
+"""The catalogue's HTTP API: create, get, search (filters, sort, paging), ranked search with
+highlights and facet counts, autocomplete, update, delete."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse
 from assimilator_stack import (
     AsyncUnitOfWork,
     ConcurrencyError,
+    Count,
     InvalidQueryError,
     NotFoundError,
     async_retry_on_conflict,
@@ -25,7 +27,15 @@ from assimilator_stack import (
 )
 
 from .dependencies import Products, Transaction
-from .models import NewProduct, Page, Product, ProductChanges, SearchHit, SearchPage
+from .models import (
+    Facet,
+    NewProduct,
+    Page,
+    Product,
+    ProductChanges,
+    SearchHit,
+    SearchPage,
+)
 
 SORTABLE = ("name", "price", "stock", "category")
 
@@ -123,15 +133,33 @@ def _routes(app: FastAPI) -> None:
         limit: Annotated[int, Query(ge=0, le=100)] = 20,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> SearchPage:
-        """Most relevant first, each name highlighted (an empty q is a 422)."""
+        """Most relevant first, each name highlighted, with facet counts (per category and per
+        tag) of every match (an empty q is a 422)."""
         where = search(q) & filter_(**({"category": category} if category else {}))
-        total, hits = await asyncio.gather(
+        # One round of four reads at once: total, the page, and the facets of the same matches.
+        total, hits, categories, tags = await asyncio.gather(
             products.count(where),
             products.hits(where, paginate(limit=limit, offset=offset), highlight=["name"]),
+            products.aggregate(where, order("-n"), group_by="category", n=Count()),
+            products.aggregate(where, order("-n"), paginate(limit=10), group_by="tags",
+                               n=Count()),
         )
-        return SearchPage(total=total, hits=[
-            SearchHit(product=h.entity, score=h.score, name=h.highlights["name"]) for h in hits
-        ])
+        return SearchPage(
+            total=total,
+            hits=[SearchHit(product=h.entity, score=h.score, name=h.highlights["name"])
+                  for h in hits],
+            facets={"category": [Facet(value=r["category"], count=r["n"]) for r in categories],
+                    "tags": [Facet(value=r["tags"], count=r["n"]) for r in tags]},
+        )
+
+    @app.get("/autocomplete")
+    async def autocomplete(
+        products: Products,
+        prefix: Annotated[str, Query(min_length=1)],
+        limit: Annotated[int, Query(ge=1, le=20)] = 5,
+    ) -> list[str]:
+        """Product names starting with ``prefix`` (any case), most frequent first."""
+        return await products.suggest("name", prefix, limit=limit)
 
     @app.patch("/products/{product_id}")
     async def update_product(product_id: str, changes: ProductChanges,

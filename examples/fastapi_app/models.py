@@ -49,6 +49,12 @@ class SearchHit(BaseModel):
     name: str  # the name with the matched words in <b>...</b>
 
 
+class Facet(BaseModel):
+    value: str | None  # None: the matches without a value (no tags)
+    count: int
+
+
 class SearchPage(BaseModel):
     total: int
     hits: list[SearchHit]  # most relevant first
+    facets: dict[str, list[Facet]]  # per field: the matches' values, most frequent first
