@@ -23,6 +23,7 @@ from collections.abc import Callable
 from functools import reduce
 from typing import Any
 
+import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -326,6 +327,7 @@ def _view(entities: list[Any], specs: list[Any]) -> list[Any]:
     return [e.model_dump(mode="json") for e in entities]
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])

@@ -37,9 +37,11 @@ def _server_available() -> bool:
     return True
 
 
-pytestmark = pytest.mark.skipif(
-    not _server_available(), reason="no Redis Stack binaries (install the 'server' extra)"
-)
+pytestmark = [
+    pytest.mark.slow,  # the harness in subprocesses: tens of seconds
+    pytest.mark.skipif(not _server_available(),
+                       reason="no Redis Stack binaries (install the 'server' extra)"),
+]
 
 
 def _run_harness(tmp_path: Path, contenders: str) -> dict[str, Any]:

@@ -83,6 +83,7 @@ _values = st.fixed_dictionaries({}, optional={
 }).filter(bool)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(values=_values, age=st.integers(0, 3))

@@ -24,7 +24,7 @@ from assimilator_stack import (
     order,
     paginate,
 )
-from tests.support.concurrent_writers import Job, Writers, keys_of, max_doc_id
+from tests.support.concurrency_support import Job, Writers, keys_of, max_doc_id
 from tests.support.execution_support import load, recording_client
 from tests.support.helpers import RepoFactory
 
@@ -230,6 +230,7 @@ def test_ordered_reads_are_complete_while_other_fields_change(
     assert streamed == [i for _, _, i in sorted((k % 3, -k, i) for k, i in enumerate(IDS))]
 
 
+@pytest.mark.slow
 def test_entities_whose_sort_value_changes(
         items: redis.Redis, make_repo: RepoFactory, redis_stack_url: str) -> None:
     """README: an entity whose sort values change during the read is returned by stream() each

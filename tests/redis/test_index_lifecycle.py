@@ -86,6 +86,7 @@ def test_threads_racing_to_create_it(redis_stack_url: str, redis_client: redis.R
     assert len(indexes(redis_client)) == 1
 
 
+@pytest.mark.slow
 def test_processes_racing_to_create_it(redis_stack_url: str, redis_client: redis.Redis,
                                        tmp_path: Path) -> None:
     load(redis_client, [Thing(id=f"p{i}", age=i % 7) for i in range(500)])
@@ -114,6 +115,7 @@ def test_processes_racing_to_create_it(redis_stack_url: str, redis_client: redis
     assert len(indexes(redis_client)) == 1
 
 
+@pytest.mark.slow
 def test_a_query_waits_for_the_scan_of_existing_keys_bounded(redis_client: redis.Redis) -> None:
     n = 60_000
     hasty = RedisRepository(redis_client, Thing, index_timeout=0.001)

@@ -26,6 +26,9 @@ from assimilator_stack import (
 from assimilator_stack.testing import RedisStackServer
 from tests.support.execution_support import load, private_server, recording_client
 
+# 25,000 entities on a server of its own, loaded once for the module: seconds of work.
+pytestmark = pytest.mark.slow
+
 N = 25_000
 LIMIT = 10_000  # the server's MAXSEARCHRESULTS / MAXAGGREGATERESULTS
 

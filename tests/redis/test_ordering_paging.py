@@ -201,6 +201,7 @@ _keys = st.lists(st.sampled_from(SORTABLE), min_size=1, max_size=3).flatmap(
     lambda names: st.tuples(*[st.sampled_from([n, "-" + n]) for n in names]))
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.data_too_large])
 @given(data=things(), keys=_keys, page=st.tuples(st.integers(0, 30), st.integers(0, 12)))

@@ -31,6 +31,7 @@ OWN_SERVERS = ["tests/redis/test_aio.py", "tests/redis/test_embedded_server.py",
                "tests/redis/test_ordering_paging.py", "tests/redis/test_count.py"]
 
 
+@pytest.mark.slow
 def test_tests_that_need_the_binaries_skip_saying_so(redis_stack_url: str,
                                                      tmp_path: Path) -> None:
     env = dict(os.environ, REDIS_URL=redis_stack_url, PYTHONDONTWRITEBYTECODE="1")

@@ -305,6 +305,7 @@ def check_claims(client: redis.Redis, claims: dict[str, list[str]], runs: int) -
             assert stored(client, job)["owner"] == me
 
 
+@pytest.mark.slow
 @pytest.mark.sync_only  # the async API: test_hundred_tasks_claim_each_job_once
 def test_hundred_processes_claim_each_job_once(make_repo: RepoFactory, client: redis.Redis,
                                                redis_stack_url: str) -> None:
@@ -317,6 +318,7 @@ def test_hundred_processes_claim_each_job_once(make_repo: RepoFactory, client: r
                  sum(runs for _, runs in results))
 
 
+@pytest.mark.slow
 @pytest.mark.sync_only
 def test_hundred_tasks_claim_each_job_once(client: redis.Redis, redis_stack_url: str) -> None:
     make_jobs(RedisRepository(session=client, model=Job), ["new"] * JOBS)

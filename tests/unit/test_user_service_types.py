@@ -82,6 +82,7 @@ def shown(repo: Repository[Customer], arepo: AsyncRepository[Customer]) -> None:
 '''
 
 
+@pytest.mark.slow
 def test_a_service_module_type_checks_strictly(tmp_path: Path) -> None:
     api = pytest.importorskip("mypy.api")
     module = tmp_path / "services.py"
