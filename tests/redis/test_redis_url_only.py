@@ -53,6 +53,25 @@ def test_tests_that_need_the_binaries_skip_saying_so(redis_stack_url: str,
         assert "needs the embedded server binaries" in line, line
 
 
+@pytest.mark.slow
+def test_the_unit_tier_needs_no_server_nor_binaries(tmp_path: Path) -> None:
+    """``pytest tests/unit`` with no REDIS_URL and no server binaries: everything passes,
+    nothing skips (the plugin starts a server only for a test that asks for one)."""
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.update(PYTHONDONTWRITEBYTECODE="1", **{
+        REDIS_SERVER_ENV: str(tmp_path / "no-redis-server"),
+        REDIS_MODULES_ENV: str(tmp_path / "no-module.so")})
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rfEs", "-p", "no:cacheprovider",
+         "-m", "not slow", "tests/unit"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-4000:]
+    summary = out.strip().splitlines()[-1]
+    assert re.search(r"\d+ passed", summary), summary
+    assert "skipped" not in summary and "error" not in summary, summary
+
+
 def _binaries() -> bool:
     try:
         find_redis_server()
