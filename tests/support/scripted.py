@@ -131,7 +131,9 @@ class Shape:
                             ("last indexing error key", self.s("N/A"))])
         return self._map([("index_name", self.s(index)), ("num_docs", max_doc_id),
                           ("max_doc_id", max_doc_id), ("hash_indexing_failures", failures),
-                          ("indexing", indexing), ("percent_indexed", self.s("1")),
+                          ("indexing", indexing),
+                          # RESP3 has doubles; RESP2 sends them as bulk strings
+                          ("percent_indexed", 1.0 if self.resp == 3 else self.s("1")),
                           ("Index Errors", errors)])
 
     def config(self, name: str, value: str) -> Any:
