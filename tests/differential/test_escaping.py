@@ -189,6 +189,7 @@ def shared_repo(resp2: redis.Redis) -> Iterator[tuple[redis.Redis, RedisReposito
     yield resp2, RedisRepository(session=resp2, model=Esc)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, print_blob=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=values_and_queries())

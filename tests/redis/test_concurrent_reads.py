@@ -191,6 +191,7 @@ def test_count_checked_in_python_counts_every_match_once(
     assert (total, every) == (N // 2, N)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", [filter_(), filter_(n__gte=0)], ids=["all", "n>=0"])
 def test_bulk_update_finds_every_match(
         items: redis.Redis, make_repo: RepoFactory, redis_stack_url: str, where: Any) -> None:
