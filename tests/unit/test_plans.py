@@ -19,6 +19,7 @@ from assimilator_stack import (
     PartialResultError,
     RedisModel,
     filter_,
+    order,
 )
 from assimilator_stack.exceptions import RedisCommandError
 from assimilator_stack.redis_.core import RedisCore
@@ -196,6 +197,36 @@ def test_a_cursor_read_without_ft_info_permission_repairs(core: RedisCore[Part],
                     Step(aggregate("SORTBY"), shape.rows(every)))
     assert read_all(script, core, read, ready) == ["1", "2", "3"]
     script.done()
+
+
+def test_a_sorted_read_past_the_row_limit_pages_after_its_anchor(core: RedisCore[Part],
+                                                                   shape: Shape) -> None:
+    """MAXAGGREGATERESULTS 2: the second page is not LIMIT 2 2 (the server would refuse the
+    offset) but the rows after the last one read, by its exact sort values from the document
+    (keyset paging, search.py)."""
+    sorted_rows = [{**row(i, True), "qty": str(i), "id": str(i)} for i in (1, 2, 3)]
+
+    def page_after(request: Request) -> bool:
+        if not aggregate("SORTBY", "FILTER")(request):
+            return False
+        assert isinstance(request, Call)
+        keyset = request.args[request.args.index("FILTER") + 1]  # rows after the anchor
+        return "@qty" in keyset and "@id" in keyset and request.args[-3:] == ("LIMIT", "0", "2")
+
+    script = Script(max_rows(shape, "2"), *ready_index(core, shape),
+                    Step(aggregate("SORTBY", "LIMIT"), shape.rows(sorted_rows[:2])),
+                    # the anchor: the last row's exact sort values (RedisJSON answers several
+                    # paths with an object keyed by path)
+                    (("JSON.GET", KEY(2), ...),
+                     shape.s(json.dumps({"$.qty": [2], "$.id": ["2"]}))),
+                    Step(page_after, shape.rows(sorted_rows[2:])),
+                    # short: asked again the way that drops dead rows first (keys only), and
+                    # the document read by key
+                    Step(page_after, shape.rows([{"__key": KEY(3), "qty": "3", "id": "3"}])),
+                    (("JSON.MGET", KEY(3), "."), [shape.s(doc(3))]))
+    found = script.run(core.filter([order("qty")], PoolFacts(), watch=False))
+    script.done()
+    assert ids(found) == ["1", "2", "3"]
 
 
 # -- reads inside a unit of work ------------------------------------------------------------------
