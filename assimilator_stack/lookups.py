@@ -529,7 +529,7 @@ def _wildcard(field: FieldSchema, text: str, insensitive: bool, where: Literal[
     """The TAG wildcard fragment for a pattern piece, or None when Redis cannot do it exactly:
     too short for MINPREFIX, expansion not trusted, or an infix. An infix (``*x*``) expands
     to every matching *suffix* of every value, so long values exceed MAXPREFIXEXPANSIONS
-    quickly and the answer is silently cut (tests/test_escaping.py shows it)."""
+    quickly and the answer is silently cut (tests/differential/test_escaping.py shows it)."""
     if not ctx.redis_wildcards or where == "infix" or len(text.encode()) < MIN_WILDCARD_BYTES:
         return None
     if insensitive and not field.lower_copy:  # no lower-cased copy to match against

@@ -3,7 +3,7 @@
 A unit of work is one MULTI/EXEC, and Redis does not roll back a command that fails inside EXEC:
 a document JSON.SET refuses there would leave the rest of the commit written. So every
 document (and every ``update(**values)`` value) is checked here first. Verified on RedisJSON
-2.8 (tests/test_storable.py):
+2.8 (tests/redis/test_storable.py):
 
 - nesting: at most 127 containers (objects / arrays), the document itself counted as one;
   deeper, JSON.SET fails ("recursion limit exceeded");

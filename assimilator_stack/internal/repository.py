@@ -2,7 +2,7 @@
 
 For fast unit tests of code written against :class:`~assimilator_stack.Repository`: the same
 API and the same meaning as RedisRepository (docs/queries.md), checked against it by
-tests/test_differential.py. The dict plays the Redis database: keys are the same
+tests/differential/test_differential.py. The dict plays the Redis database: keys are the same
 ``f"{prefix}:{id}"`` keys, values hold the entity's JSON document (so what comes back is what
 Redis would give back, and entities are always copies), its expiry and a version that plays
 WATCH. Writes are the very commands RedisRepository would send (JSON.SET NX/XX, EXPIRE,

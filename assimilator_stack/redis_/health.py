@@ -7,7 +7,7 @@ indexing failures and the key of the last one (RediSearch 2.10; the per-field st
 only some kinds of failure). So the repository reads FT.INFO once per connection pool and then
 at most once per ``index_check_interval`` seconds before a query; when the count grew, it reads
 the last failing document and finds, in Python, the field whose value the index cannot take
-(the same type rules as the server: the facts in tests/test_index_health.py).
+(the same type rules as the server: the facts in tests/redis/test_index_health.py).
 
 Cost (measured on the embedded server, 5,000 documents): FT.INFO takes 0.13 ms of server time,
 an FT.SEARCH count 0.04 ms, a round trip 0.03 ms. Sent with every query it would cost more than
@@ -143,7 +143,7 @@ def _element_ok(value: Any, kind: str) -> bool:
 
 def _refused(found: list[Any], kind: str, sortable: bool) -> Any:
     """The value RediSearch cannot index in an attribute of ``kind`` (a NotImplemented
-    sentinel when it can). Measured on RediSearch 2.10 (tests/test_index_health.py): one
+    sentinel when it can). Measured on RediSearch 2.10 (tests/redis/test_index_health.py): one
     value may be a scalar of the attribute's type (a boolean is a TAG too) or an array of
     such values (not empty when SORTABLE; no booleans, arrays or objects inside); several
     values must each be null or of the type."""

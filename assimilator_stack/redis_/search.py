@@ -7,7 +7,7 @@ dead keys. Sorting is ``SORTBY`` over every order key plus the id; past the serv
 MAXAGGREGATERESULTS an ordered scan continues *after* the last row it read (keyset paging),
 with a ``FILTER`` expression that compares the sort attributes with that row's exact values.
 
-Facts this relies on (verified on RediSearch 2.10, see tests/test_ordering_paging.py):
+Facts this relies on (verified on RediSearch 2.10, see tests/redis/test_ordering_paging.py):
 
 - ``SORTBY`` puts rows without a value (absent or JSON null) last, for ASC and DESC alike;
   strings compare byte by byte (``strncmp``, then length), numbers as doubles.

@@ -159,6 +159,6 @@ def text_group(attribute: str, parts: Sequence[str]) -> Frag:
     if len(parts) == 1:
         # RediSearch 2.10 drops matches when a negated single term of one TEXT field (of
         # several) is intersected with anything (``-@x:w @n:[1 2]``): a union of the term
-        # with itself is negated correctly (tests/test_lookups_redis.py shows both).
+        # with itself is negated correctly (tests/differential/test_lookups_redis.py shows both).
         return Frag(f"@{attribute}:({parts[0]}|{parts[0]})", "atom", 1)
     return Frag(f"@{attribute}:({' '.join(parts)})", "atom", 1)

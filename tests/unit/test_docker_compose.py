@@ -1,0 +1,80 @@
+"""Static checks of docker/compose.yaml and docker/Dockerfile.tests (no Docker needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+yaml = pytest.importorskip("yaml")
+
+from assimilator_stack.testing.pytest_plugin import REDIS_URL_ENV  # noqa: E402
+
+DOCKER_DIR = Path(__file__).resolve().parents[2] / "docker"
+COMPOSE_FILE = DOCKER_DIR / "compose.yaml"
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert isinstance(data, dict)
+    result = data["services"]
+    assert isinstance(result, dict)
+    return result
+
+
+def _healthcheck_command(service: dict[str, Any]) -> str:
+    test = service["healthcheck"]["test"]
+    return test if isinstance(test, str) else " ".join(test)
+
+
+def test_plugin_reads_redis_url() -> None:
+    assert REDIS_URL_ENV == "REDIS_URL"
+
+
+def test_redis_stack_service(services: dict[str, Any]) -> None:
+    service = services["redis-stack"]
+    assert service["image"] == "redis/redis-stack-server:7.4.0-v1"
+    assert "redis-cli ping" in _healthcheck_command(service)
+    assert "profiles" not in service  # the default server
+
+
+def test_redis8_service(services: dict[str, Any]) -> None:
+    service = services["redis8"]
+    assert service["image"] == "redis:8"
+    assert service["profiles"] == ["redis8"]
+    assert "redis-cli ping" in _healthcheck_command(service)
+
+
+@pytest.mark.parametrize(
+    ("test_service", "server_service"),
+    [("tests", "redis-stack"), ("tests-redis8", "redis8")],
+)
+def test_test_services_point_at_their_server(
+    services: dict[str, Any], test_service: str, server_service: str
+) -> None:
+    service = services[test_service]
+    assert service.get("profiles"), f"{test_service} must only run on demand"
+    env = service["environment"]
+    if isinstance(env, list):  # "KEY=value" form
+        env = dict(item.split("=", 1) for item in env)
+    assert REDIS_URL_ENV in env, f"{test_service} must set {REDIS_URL_ENV}"
+    url = urlparse(env[REDIS_URL_ENV])
+    assert url.scheme == "redis"
+    assert url.hostname == server_service
+    assert url.port == 6379
+    assert service["depends_on"][server_service]["condition"] == "service_healthy"
+    build = service["build"]
+    assert (COMPOSE_FILE.parent / build["context"] / build["dockerfile"]).resolve() == (
+        DOCKER_DIR / "Dockerfile.tests"
+    )
+
+
+def test_dockerfile_runs_the_suite() -> None:
+    text = (DOCKER_DIR / "Dockerfile.tests").read_text()
+    from_lines = [line for line in text.splitlines() if line.startswith("FROM")]
+    assert from_lines == ["FROM python:3.11-slim"]
+    assert 'pip install -e ".[test]"' in text
+    assert '"pytest"' in text
