@@ -161,8 +161,11 @@ _text = st.one_of(
             max_size=4),
 )
 _number = st.one_of(st.sampled_from([0, 1, -1, 2]), st.integers(-(2**53), 2**53))
+# At most 15 significant digits: RedisJSON 2.8 stores some 17-digit doubles one unit in the last
+# place off (README, Known limits), so their order in Redis is not their order here.
 _float = st.one_of(st.sampled_from([0.0, -0.0, 0.5, -1.25, 1e-300]),
-                   st.floats(allow_nan=False, allow_infinity=False))
+                   st.floats(allow_nan=False, allow_infinity=False).map(
+                       lambda x: float(f"{x:.15g}")))
 _moment = st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1),
                        timezones=st.sampled_from([None, dt.timezone.utc,
                                                   dt.timezone(dt.timedelta(hours=-5))]))
