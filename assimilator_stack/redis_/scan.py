@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from ..exceptions import PartialResultError, RedisCommandError
 from .protocol import Args, Call, Plan
 from .search import (
+    KEY_BYTES,
     Anchor,
     Row,
     SortKey,
@@ -326,6 +327,20 @@ class CursorScan:
     def _accept(self, rows: Sequence[Row]) -> bool:
         """Queue the rows not passed before (after the offset, within the limit); True once
         the limit is reached."""
+        if not self.skip and (self.remaining is None or self.remaining > len(rows)):
+            # The common case (no offset left, the limit not reached by these rows), inlined:
+            # this runs per row of every page.
+            seen, pending = self.seen, self.pending
+            before = len(pending)
+            for row in rows:
+                raw = row.get(KEY_BYTES)
+                key = row_key(row) if raw is None else raw.decode()
+                if key not in seen:
+                    seen.add(key)
+                    pending.append(row)
+            if self.remaining is not None:
+                self.remaining -= len(pending) - before
+            return False
         for row in rows:
             key = row_key(row)
             if key in self.seen:

@@ -220,7 +220,7 @@ def cursor_reply(reply: Any) -> tuple[list[Row], int, list[str]]:
     return rows, int(cursor), warnings
 
 
-_KEY_BYTES = KEY_FIELD.encode()
+_KEY_BYTES = KEY_BYTES = KEY_FIELD.encode()
 _DOCUMENT_BYTES = DOCUMENT_FIELD.encode()
 
 
