@@ -423,23 +423,31 @@ class RedisCore(Generic[M]):
                 if found:
                     return found
                 continue  # every key of this page vanished meanwhile: read on
-            out: list[Any] = []
-            for entity in (yield from self.entities_of(rows, None, watch)):
-                if not compiled.residual(entity):
-                    continue
-                if read.skip:
-                    read.skip -= 1
-                    continue
-                out.append(entity if read.query.only is None
-                           else project(entity, read.query.only))
-                if read.remaining is not None:
-                    read.remaining -= 1
-                    if read.remaining <= 0:
-                        read.done = True
-                        yield from read.scan.close()
-                        return out
+            out = self.kept(read, compiled, (yield from self.entities_of(rows, None, watch)))
+            if read.done:
+                yield from read.scan.close()
+                return out
             if out:
                 return out
+
+    @staticmethod
+    def kept(read: Read, compiled: CompiledFilter, candidates: Sequence[Any]) -> list[Any]:
+        """The candidates of an inexact read that pass its Python check, after what is left
+        to skip, up to what is left to take (``read.done`` once that is reached)."""
+        out: list[Any] = []
+        for entity in candidates:
+            if not compiled.residual(entity):
+                continue
+            if read.skip:
+                read.skip -= 1
+                continue
+            out.append(entity if read.query.only is None else project(entity, read.query.only))
+            if read.remaining is not None:
+                read.remaining -= 1
+                if read.remaining <= 0:
+                    read.done = True
+                    break
+        return out
 
     def ranked_page(self, read: Read, ready: MutableSet[str], watch: bool
                     ) -> Plan[list[Any]]:
@@ -469,21 +477,8 @@ class RedisCore(Generic[M]):
                 if found:
                     return found
                 continue
-            out: list[Any] = []
-            for entity in (yield from self.fetch_keys(batch, None, watch)):
-                if not compiled.residual(entity):
-                    continue
-                if read.skip:
-                    read.skip -= 1
-                    continue
-                out.append(entity if read.query.only is None
-                           else project(entity, read.query.only))
-                if read.remaining is not None:
-                    read.remaining -= 1
-                    if read.remaining <= 0:
-                        read.done = True
-                        return out
-            if out:
+            out = self.kept(read, compiled, (yield from self.fetch_keys(batch, None, watch)))
+            if out or read.done:
                 return out
         read.done = True
         return []
