@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import uuid
 from typing import Any
 
 from .schema import FieldSchema
@@ -96,9 +95,3 @@ def lower(value: str) -> str:
     return value.lower()
 
 
-def is_enum_member(value: Any) -> bool:
-    return isinstance(value, enum.Enum)
-
-
-def is_uuid(value: Any) -> bool:
-    return isinstance(value, uuid.UUID)

@@ -42,10 +42,11 @@ class AsyncRedisRepository(RedisRepositoryBase[M], AsyncRepository[M]):
     def __init__(self, session: redis.asyncio.Redis, model: type[M],
                  index_timeout: float = 60.0, *, query_timeout_ms: int = 0,
                  unindexed: Literal["raise", "warn"] = "raise",
-                 index_check_interval: float = 1.0, core: RedisCore[M] | None = None) -> None:
+                 index_check_interval: float = 1.0, redis_wildcards: bool = False,
+                 core: RedisCore[M] | None = None) -> None:
         super().__init__(session, model, index_timeout, query_timeout_ms=query_timeout_ms,
                          unindexed=unindexed, index_check_interval=index_check_interval,
-                         core=core)
+                         redis_wildcards=redis_wildcards, core=core)
 
     # The exact types of the methods RedisRepositoryBase runs (it returns Any: it is shared
     # with the sync repository). Declarations only: nothing is added to a call.

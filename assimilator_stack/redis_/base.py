@@ -74,11 +74,13 @@ class RedisRepositoryBase(Generic[M]):
 
     def __init__(self, session: Any, model: type[M], index_timeout: float = 60.0,
                  *, query_timeout_ms: int = 0, unindexed: Literal["raise", "warn"] = "raise",
-                 index_check_interval: float = 1.0, core: RedisCore[M] | None = None) -> None:
+                 index_check_interval: float = 1.0, redis_wildcards: bool = False,
+                 core: RedisCore[M] | None = None) -> None:
         super().__init__(session=session, model=model)  # type: ignore[call-arg]
         self.core: RedisCore[M] = core or RedisCore(
             model, index_timeout=index_timeout, query_timeout_ms=query_timeout_ms,
-            unindexed=unindexed, index_check_interval=index_check_interval)
+            unindexed=unindexed, index_check_interval=index_check_interval,
+            redis_wildcards=redis_wildcards)
         self._session = self.session_type(session, type(self).__name__)
         self._ready = ready_indexes(session)
         self._pending: list[WriteOp] | None = None  # set while inside a unit of work

@@ -164,8 +164,12 @@ class RedisCore(Generic[M]):
 
     def __init__(self, model: type[M], index_timeout: float = 60.0,
                  query_timeout_ms: int = 0, unindexed: str = "raise",
-                 index_check_interval: float = 1.0) -> None:
+                 index_check_interval: float = 1.0, redis_wildcards: bool = False) -> None:
         self.model = model
+        # Let RediSearch expand prefix/suffix/infix patterns (startswith, contains, like, search
+        # prefixes) instead of checking them in Python; exact only when the server's
+        # MAXPREFIXEXPANSIONS exceeds the distinct values of the field (see redis_/query.py).
+        self.redis_wildcards = redis_wildcards
         self.schema = schema_of(model)
         claim_prefix(self.schema.prefix, model)
         self.codec: Codec[M] = Codec(self.schema)
@@ -923,11 +927,6 @@ class RedisCore(Generic[M]):
         return done, []
 
 
-    # Let RediSearch expand prefix/suffix/infix patterns (startswith, contains, like, search
-    # prefixes) instead of checking them in Python; exact only when the server's
-    # MAXPREFIXEXPANSIONS exceeds the distinct values of the field (see redis_/query.py).
-    redis_wildcards: bool = False
-
     def compiled_filter(self, query: Query) -> CompiledFilter:
         """``query.filter`` compiled (validated first: InvalidQueryError before any I/O).
         A filter seen recently (same fields, lookups and values of the same types) is
@@ -956,16 +955,6 @@ class RedisCore(Generic[M]):
                 self._sorts.clear()
             self._sorts[order] = found
         return found
-
-    def compile_filter(self, query: Query) -> tuple[str, tuple[str, ...]]:
-        """The RediSearch query string and its PARAMS arguments for ``query.filter``."""
-        compiled = self.compiled_filter(query)
-        return compiled.query, compiled.params_args()
-
-    def filter_is_exact(self, query: Query) -> bool:
-        """False when the query selects a superset of the matches: then
-        ``compiled_filter(query).residual(entity)`` must hold for each candidate."""
-        return self.compiled_filter(query).exact
 
     # -- single entities --------------------------------------------------------------------
 

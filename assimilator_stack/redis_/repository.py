@@ -40,10 +40,11 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
 
     def __init__(self, session: redis.Redis, model: type[M], index_timeout: float = 60.0,
                  *, query_timeout_ms: int = 0, unindexed: Literal["raise", "warn"] = "raise",
-                 index_check_interval: float = 1.0, core: RedisCore[M] | None = None) -> None:
+                 index_check_interval: float = 1.0, redis_wildcards: bool = False,
+                 core: RedisCore[M] | None = None) -> None:
         super().__init__(session, model, index_timeout, query_timeout_ms=query_timeout_ms,
                          unindexed=unindexed, index_check_interval=index_check_interval,
-                         core=core)
+                         redis_wildcards=redis_wildcards, core=core)
 
     def save(self, obj: EntityLike[M] = None, **fields: Any) -> M:
         if self._pending is not None and not is_read_only(obj):

@@ -84,8 +84,6 @@ def _sort_key(field: FieldSchema, desc: bool) -> SortKey:
                    field.kind == "bool", field.json_path, field.sort_vector)
 
 
-def sortable_names(schema: ModelSchema) -> list[str]:
-    return sorted(f.name for f in schema.fields.values() if f.sortable)
 
 
 def sort_keys(schema: ModelSchema, order: Sequence[tuple[str, bool]]) -> tuple[SortKey, ...]:

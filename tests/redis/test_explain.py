@@ -119,3 +119,18 @@ def test_the_twin_explains_what_redis_would_send(redis_client: redis.Redis,
                   (only("nope"),)]:
         with pytest.raises(InvalidQueryError):
             twin.explain(*specs)
+
+
+def test_redis_wildcards_is_a_constructor_argument(redis_client: redis.Redis) -> None:
+    """``redis_wildcards=True`` lets the server expand a prefix (a TAG prefix query); by
+    default the prefix is checked in Python on the candidates (here: every entity). Both
+    answer alike on this small index."""
+    load(redis_client, [Thing(id=f"w{i}", name=name) for i, name in
+                        enumerate(["abc", "abd", "xab", "ab"])])
+    plain = RedisRepository(redis_client, Thing)
+    expanding = RedisRepository(redis_client, Thing, redis_wildcards=True)
+    spec = filter_(name__startswith="ab")
+    assert "ab" not in plain.explain(spec)[2]
+    assert expanding.explain(spec)[2].endswith("*}") and "ab" in expanding.explain(spec)
+    assert sorted(e.id for e in plain.filter(spec)) == ["w0", "w1", "w3"]
+    assert sorted(e.id for e in expanding.filter(spec)) == ["w0", "w1", "w3"]
