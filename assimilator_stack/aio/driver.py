@@ -32,6 +32,9 @@ class AsyncSession(Session):
     def __init__(self, client: redis.asyncio.Redis, owner: str = "AsyncRedisRepository"
                  ) -> None:
         super().__init__(client, owner)
+
+    def _own_state(self) -> None:
+        super()._own_state()
         # Tasks may share a unit of work's repository (asyncio.gather of its reads): the
         # pinned connection then serves one command at a time. Other commands go to the
         # pool, concurrently.

@@ -105,7 +105,7 @@ class RedisRepositoryBase(Generic[M]):
         connection, not share one another write's EXEC ends."""
         if self._pending is not None:
             return self._session.run(plan)
-        return self.session_type(self.session, type(self).__name__).run(plan)
+        return self._session.sibling().run(plan)
 
     # -- what a unit of work drives ----------------------------------------------------------
 

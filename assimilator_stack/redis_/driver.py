@@ -23,6 +23,7 @@ from .errors import map_error
 from .protocol import Args, Batch, Call, Exec, Pause, Plan, Release, Request, Watch, WatchFailed
 
 T = TypeVar("T")
+S = TypeVar("S", bound="Session")
 
 
 class Stepper(Generic[T]):
@@ -111,8 +112,19 @@ class Session:
                 "RedisRepository takes redis.Redis, AsyncRedisRepository redis.asyncio.Redis"
             )
         self.client: Any = without_callbacks(client)  # redis-py's methods are untyped
+        self._own_state()
+
+    def _own_state(self) -> None:
+        """What a session does not share with its siblings: the WATCH it holds."""
         self._pinned: Any = None  # a redis-py Pipeline holding WATCH
         self._watch_lost = False
+
+    def sibling(self: S) -> S:
+        """A session on the same (callback-free) client with a WATCH of its own: for a write
+        that must hold its own connection. The client is not copied again."""
+        made = copy.copy(self)
+        made._own_state()
+        return made
 
     @property
     def watching(self) -> bool:
