@@ -55,7 +55,7 @@ from .search import (
     sort_keys,
 )
 from .updates import apply_keywords, build_update
-from .watching import checked_writes, watched_keys, watched_page
+from .watching import checked_writes, settled, watched_keys, watched_page
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -74,7 +74,6 @@ _RANKED_FIRST = 1000
 _MAX_SEARCH_RESULTS = 1_000_000
 # A page of the ranking asks for this many more than it needs (ties at its last score).
 _RANKED_MARGIN = 10
-_WATCH_ROUNDS = 10
 # A commit saving at least this many keys clears their old TTLs with one EVAL, not a PERSIST
 # per key (the same meaning, inside the same MULTI, at a fraction of the cost).
 _PERSIST_IN_SCRIPT = 32
@@ -464,9 +463,12 @@ class RedisCore(Generic[M]):
             # A page of an exact filter needs only the first offset+limit of the ranking.
             want = None if not compiled.exact or read.limit is None \
                 else read.query.offset + read.limit
-            ranked = yield from self.ranked_keys(compiled, ready, want)
             if watch:  # a unit of work: ranked again after every key was WATCHed (watching.py)
-                ranked = yield from self.ranked_watched(compiled, ready, ranked, want)
+                ranked = yield from settled(
+                    self, lambda _attempt, _before: self.ranked_keys(compiled, ready, want),
+                    lambda entry: entry[0])
+            else:
+                ranked = yield from self.ranked_keys(compiled, ready, want)
             read.scores = dict(ranked)
             keys = [key for key, _ in ranked]
             if compiled.exact:
@@ -486,25 +488,6 @@ class RedisCore(Generic[M]):
                 return out
         read.done = True
         return []
-
-    def ranked_watched(self, compiled: CompiledFilter, ready: MutableSet[str],
-                       ranked: list[tuple[str, float]], want: int | None
-                       ) -> Plan[list[tuple[str, float]]]:
-        """Rank again until a ranking returns only keys WATCHed before it, so that every
-        entity a unit of work reads in relevance order was selected after its WATCH."""
-        watched: set[str] = set()
-        for _ in range(_WATCH_ROUNDS):
-            new = [key for key, _ in ranked if key not in watched]
-            if not new:
-                return ranked
-            for start in range(0, len(new), _LIST_PAGE):  # a WATCH command of a sane size
-                yield Watch(tuple(new[start:start + _LIST_PAGE]))
-            watched.update(new)
-            ranked = yield from self.ranked_keys(compiled, ready, want)
-        raise ConcurrencyError(
-            f"{self.model.__name__}: the entities this search selects changed on each of "
-            f"{_WATCH_ROUNDS} tries; retry the unit of work"
-        )
 
     def ranked_keys(self, compiled: CompiledFilter, ready: MutableSet[str],
                     want: int | None = None) -> Plan[list[tuple[str, float]]]:

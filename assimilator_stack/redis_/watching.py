@@ -19,7 +19,7 @@ import random
 import re
 from collections.abc import Callable, MutableSet, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..exceptions import ConcurrencyError, PartialResultError, RedisCommandError
 from .partial import project
@@ -41,6 +41,7 @@ WRITE_BATCH = 500
 WRITE_TRIES = 10
 
 Entry = tuple[str, Any]  # a key and its entity (None: not read yet)
+E = TypeVar("E")
 
 
 # -- inside a unit of work ----------------------------------------------------------------------
@@ -55,19 +56,30 @@ def watched_rows(core: RedisCore[Any], read: Read, ready: MutableSet[str],
     after the first one (phantoms) and are left out. Inexact filters: the entities of a window
     are checked in Python on documents read by the same search.
     """
-    compiled = read.compiled
-    assert compiled is not None
     windowed = read.limit is not None or read.query.offset > 0
+
+    def search(attempt: int, before: int) -> Plan[list[Entry]]:
+        documents = _documents(read, attempt, before, keys_only)
+        return (yield from _discover(core, read, ready, documents))
+
+    return (yield from settled(core, search, lambda entry: entry[0], windowed))
+
+
+def settled(core: RedisCore[Any], search: Callable[[int, int], Plan[list[E]]],
+            key: Callable[[E], str], windowed: bool = True) -> Plan[list[E]]:
+    """What ``search(attempt, how many the last one found)`` returns once every key in it was
+    WATCHed before that search: search, WATCH the new keys, search again (at most
+    :data:`ROUNDS` times, then ConcurrencyError: retry). Not ``windowed`` (a read of every
+    match): the second search ends it, less the keys it sees first (phantoms)."""
     watched: set[str] = set()
-    found: list[Entry] = []
+    found: list[E] = []
     for attempt in range(ROUNDS):
-        documents = _documents(read, attempt, len(found), keys_only)
-        found = yield from _discover(core, read, ready, documents)
-        new = list(dict.fromkeys(key for key, _ in found if key not in watched))
+        found = yield from search(attempt, len(found))
+        new = list(dict.fromkeys(key(item) for item in found if key(item) not in watched))
         if not new:
             return found
         if attempt and not windowed:
-            return [(key, entity) for key, entity in found if key in watched]
+            return [item for item in found if key(item) in watched]
         for start in range(0, len(new), PAGE):  # a WATCH command of a sane size
             yield Watch(tuple(new[start:start + PAGE]))
         watched.update(new)
