@@ -10,10 +10,16 @@ from .aio import (
     AsyncUnitOfWork,
     async_retry_on_conflict,
 )
+from .backends.memory.repository import InternalRepository
+from .backends.memory.unit_of_work import InternalUnitOfWork
+from .backends.redis.health import IndexStatus, UnindexedDocument
+from .backends.redis.sync_repository import RedisRepository
+from .backends.redis.sync_unit_of_work import RedisUnitOfWork
 from .core.hits import Hit
 from .core.lazy import LazyCommand
 from .core.metrics import Avg, Count, CountDistinct, Max, Metric, Min, Sum
 from .core.repository import Repository
+from .core.retry import retry_on_conflict
 from .core.specs import (
     FilterSpecification,
     JoinSpecification,
@@ -50,14 +56,8 @@ from .exceptions import (
     UnstorableValueError,
     UpdateTargetMissingError,
 )
-from .internal.repository import InternalRepository
-from .internal.unit_of_work import InternalUnitOfWork
 from .markers import Indexed, NotIndexed, Text
 from .model import AssimilatorConfig, RedisModel
-from .redis_.health import IndexStatus, UnindexedDocument
-from .redis_.repository import RedisRepository
-from .redis_.unit_of_work import RedisUnitOfWork
-from .retry import retry_on_conflict
 
 __all__ = [
     "AlreadyExistsError",

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..exceptions import InvalidQueryError, MultipleResultsError, NotFoundError
-from .filters import And, Condition, Node, Predicate, TextSearch, and_, not_, or_, searches
-from .lookups import split_lookup
+from ..query.filters import And, Condition, Node, Predicate, TextSearch, and_, not_, or_, searches
+from ..query.keywords import split_lookup
 
 
 class Specification:
@@ -57,7 +57,7 @@ def search(text: str, *, fields: Iterable[str] | str | None = None) -> SearchSpe
     query language of ``field__search`` (docs/queries.md "Search and relevance"): every part
     must match in one of the fields. Without ``order()``, results come most relevant first.
     The text is checked now; the fields when the query runs (against the model)."""
-    from ..lookups import ArgumentError, parse_search
+    from ..query.lookups import ArgumentError, parse_search
 
     if not isinstance(text, str):
         raise InvalidQueryError(f"search() takes the text to search for (a str), got {text!r}")

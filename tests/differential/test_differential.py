@@ -35,8 +35,8 @@ from assimilator_stack import (
     paginate,
     search,
 )
-from assimilator_stack.core.filters import And, Or
 from assimilator_stack.core.specs import FilterSpecification, collect
+from assimilator_stack.query.filters import And, Or
 from tests.support.query_models import Color, Size, Thing
 from tests.support.strategies import (
     DAYS,
@@ -305,7 +305,7 @@ def test_redis_and_the_twin_agree(data: list[Thing], batch: list[list[Any]],
 
 def test_the_generator_covers_every_lookup() -> None:
     """Every lookup can come out of the generator (so the differential test exercises it)."""
-    from assimilator_stack.lookups import LOOKUPS
+    from assimilator_stack.query.lookups import LOOKUPS
 
     drawn = set(EQUALITY + COMPARE + PATTERNS + ["search"])
     assert drawn == set(LOOKUPS)

@@ -16,8 +16,8 @@ import pytest
 import redis
 
 from assimilator_stack import InternalRepository, RedisRepository, filter_
-from assimilator_stack.core.filters import conditions
-from assimilator_stack.lookups import LOOKUPS
+from assimilator_stack.query.filters import conditions
+from assimilator_stack.query.lookups import LOOKUPS
 from assimilator_stack.testing.pytest_plugin import RedisClientFactory
 from tests.support.query_models import Address, Color, IntKeyed, Item, Size, Thing
 from tests.support.query_support import compiled, redis_ids, search_keys, twin_ids

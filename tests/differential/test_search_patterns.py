@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assimilator_stack import InternalRepository, InvalidQueryError, filter_
-from assimilator_stack.lookups import fuzzy_match, index_tokens
+from assimilator_stack.query.lookups import fuzzy_match, index_tokens
 from tests.support.helpers import RepoFactory
 from tests.support.query_models import Thing
 

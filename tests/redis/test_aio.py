@@ -43,8 +43,8 @@ from assimilator_stack import (
     order,
     paginate,
 )
-from assimilator_stack.redis_.errors import map_error
-from assimilator_stack.redis_.protocol import WatchFailed
+from assimilator_stack.backends.redis.errors import map_error
+from assimilator_stack.backends.redis.protocol import WatchFailed
 from assimilator_stack.testing import RedisStackServer, ServerNotAvailableError
 from assimilator_stack.testing.pytest_plugin import AsyncRedisClientFactory
 from tests.redis.test_errors import OPERATIONS

@@ -46,7 +46,8 @@ def test_search_relevance_runs_and_checks() -> None:
     assert len(lines) == 8  # 4 queries x (library, raw)
     # A library answer out of relevance order is caught before anything is timed.
     wrong = _run("bench.search_relevance", "300", patch=(
-        "import assimilator_stack.redis_.repository as r; hits = r.RedisRepository.hits; "
+        "import assimilator_stack.backends.redis.sync_repository as r; "
+        "hits = r.RedisRepository.hits; "
         "r.RedisRepository.hits = lambda self, *a, **k: hits(self, *a, **k)[::-1]"))
     assert wrong.returncode != 0 and "WRONG" in wrong.stdout + wrong.stderr
 
@@ -58,7 +59,8 @@ def test_aggregate_runs_and_checks() -> None:
     assert rows == {"raw-groupby": "WRONG", "raw-exact": "ok", "stack": "ok"}
     # A library answer one off is reported and fails the run.
     wrong = _run("bench.aggregate", "--sizes", "300", "--rounds", "1", patch=(
-        "import assimilator_stack.redis_.repository as r; agg = r.RedisRepository.aggregate; "
+        "import assimilator_stack.backends.redis.sync_repository as r; "
+        "agg = r.RedisRepository.aggregate; "
         "r.RedisRepository.aggregate = lambda self, *a, **k: "
         "[{**row, 'n': row['n'] + 1} for row in agg(self, *a, **k)]"))
     assert wrong.returncode == 1 and "WRONG: stack at N = 300" in wrong.stdout

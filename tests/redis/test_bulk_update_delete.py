@@ -25,7 +25,7 @@ from assimilator_stack import (
     order,
     paginate,
 )
-from assimilator_stack.redis_.core import RedisCore
+from assimilator_stack.backends.redis.plans import RedisCore
 from tests.support.execution_support import load, recording_client
 from tests.support.query_models import Address, Color, Item, Size, Thing
 

@@ -49,7 +49,7 @@ IDS = [f"i{i:05d}" for i in range(N)]
 
 
 def index_name() -> str:
-    from assimilator_stack.redis_.core import RedisCore
+    from assimilator_stack.backends.redis.plans import RedisCore
     return RedisCore(Item).index.name
 
 

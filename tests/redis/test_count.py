@@ -52,8 +52,8 @@ CASES: list[tuple[Any, ...]] = [
 
 def python_count(data: list[Thing], specs: tuple[Any, ...]) -> int:
     from assimilator_stack.core.specs import collect
-    from assimilator_stack.internal.evaluate import matches
-    from assimilator_stack.schema import schema_of
+    from assimilator_stack.fields.schema import schema_of
+    from assimilator_stack.query.python import matches
     query = collect(specs)
     return sum(1 for e in data if matches(schema_of(Thing), query.filter, e))
 

@@ -30,8 +30,8 @@ from assimilator_stack import (
     filter_,
     order,
 )
-from assimilator_stack.redis_.health import problems
-from assimilator_stack.schema import schema_of
+from assimilator_stack.backends.redis.health import problems
+from assimilator_stack.fields.schema import schema_of
 from tests.support.helpers import CommandCounter
 from tests.support.sync_facade import LoopBridge, SyncFacade
 

@@ -19,8 +19,8 @@ from assimilator_stack import (
     filter_,
     order,
 )
-from assimilator_stack.core.filters import Condition
 from assimilator_stack.core.specs import FilterSpecification
+from assimilator_stack.query.filters import Condition
 from tests.support.helpers import CommandCounter
 from tests.support.query_models import Thing
 

@@ -34,9 +34,9 @@ from assimilator_stack import (
     order,
     paginate,
 )
-from assimilator_stack.internal.evaluate import ordered
-from assimilator_stack.redis_.search import representable, string_literal
-from assimilator_stack.schema import schema_of
+from assimilator_stack.backends.redis.search import representable, string_literal
+from assimilator_stack.fields.schema import schema_of
+from assimilator_stack.query.python import ordered
 from assimilator_stack.testing import RedisStackServer
 from tests.support.execution_support import load, private_server, recording_client
 from tests.support.query_models import Address, Color, Item, Size, Thing

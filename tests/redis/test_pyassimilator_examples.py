@@ -6,13 +6,13 @@ async) and the in-memory twin.
 
 Only their imports differ: ``assimilator.core.database`` / ``assimilator.redis_.database`` /
 ``assimilator.internal.database`` -> ``assimilator_stack`` (``eq`` and ``find_attribute``:
-``assimilator_stack.operators``). Their ``dependencies.py`` builds units of work with
+``assimilator_stack.core.operators``). Their ``dependencies.py`` builds units of work with
 PyAssimilator's provider registry (``create_uow(provider=...)``), which is not part of the
 seed API: the units of work are made as the seed's ``dependencies.py`` makes them.
 What each step needed (issue 9): reading ``user.email`` and ``update(user)`` of an entity read
 with ``only(...)`` (deferred loading), ``only("balances.currency", "balances.balance")``
 (item 10), ``order("balances.balance")`` (item 11), ``eq`` / ``find_attribute``
-(assimilator_stack.operators).
+(assimilator_stack.core.operators).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from assimilator_stack import (
     order,
     paginate,
 )
-from assimilator_stack.operators import eq, find_attribute
+from assimilator_stack.core.operators import eq, find_attribute
 from tests.support.sync_facade import LoopBridge, SyncFacade
 
 KINDS = ["redis-sync", "redis-async", "twin-sync"]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis
 
-from assimilator_stack.redis_.driver import without_callbacks
+from assimilator_stack.backends.redis.sync_driver import without_callbacks
 from tests.support.scripted import SHAPES, Shape
 
 

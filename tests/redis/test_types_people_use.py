@@ -515,7 +515,7 @@ def test_indexed_on_a_list_of_models_applies_to_its_fields(stores: Stores) -> No
 
 
 def test_indexed_where_it_cannot_apply_is_refused() -> None:
-    from assimilator_stack.schema import schema_of
+    from assimilator_stack.fields.schema import schema_of
 
     class Odd(RedisModel):
         blob: Annotated[bytes, Indexed(sortable=True)] = b""

@@ -33,7 +33,7 @@ from assimilator_stack import (
     retry_on_conflict,
 )
 from assimilator_stack.aio import AsyncRedisRepository, AsyncRedisUnitOfWork
-from assimilator_stack.retry import async_retry_on_conflict
+from assimilator_stack.core.retry import async_retry_on_conflict
 from tests.support.concurrency_support import after_search, run_processes
 from tests.support.helpers import RepoFactory, UowFactory
 
@@ -117,7 +117,7 @@ def test_a_read_over_many_pages_returns_each_match_once(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Keys found page by page (``page`` rows a search page), documents read by key a batch
     at a time: every match once, none that stopped matching before its WATCH."""
-    monkeypatch.setattr("assimilator_stack.redis_.watching.PAGE", page)
+    monkeypatch.setattr("assimilator_stack.backends.redis.watching.PAGE", page)
     make_jobs(make_repo(Job), ["new"] * 50)
     uow = make_uow(Job)
     with uow:

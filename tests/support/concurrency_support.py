@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import redis
 
-from assimilator_stack.redis_.driver import Session
-from assimilator_stack.redis_.protocol import Call, Request
+from assimilator_stack.backends.redis.protocol import Call, Request
+from assimilator_stack.backends.redis.sync_driver import Session
 
 
 def run_processes(target: Callable[..., Any], args: list[tuple[Any, ...]],

@@ -13,7 +13,7 @@ import redis
 from pydantic import BaseModel
 
 from assimilator_stack import RedisRepository
-from assimilator_stack.redis_.core import RedisCore
+from assimilator_stack.backends.redis.plans import RedisCore
 from assimilator_stack.testing import RedisStackServer, ServerNotAvailableError
 
 

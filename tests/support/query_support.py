@@ -11,10 +11,10 @@ import redis
 from pydantic import BaseModel
 
 from assimilator_stack import InternalRepository, RedisRepository
+from assimilator_stack.backends.redis.index import ensure_index
+from assimilator_stack.backends.redis.sync_driver import SyncSession
 from assimilator_stack.core.specs import Query, collect
-from assimilator_stack.redis_.driver import SyncSession
-from assimilator_stack.redis_.index import ensure_index
-from assimilator_stack.redis_.query import CompiledFilter, compile_filter
+from assimilator_stack.query.redisearch import CompiledFilter, compile_filter
 from tests.support.helpers import text
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from assimilator_stack.redis_.protocol import (
+from assimilator_stack.backends.redis.protocol import (
     Batch,
     Call,
     Exec,

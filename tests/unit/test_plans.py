@@ -21,10 +21,17 @@ from assimilator_stack import (
     filter_,
     order,
 )
+from assimilator_stack.backends.redis.plans import RedisCore
+from assimilator_stack.backends.redis.protocol import (
+    Batch,
+    Call,
+    Exec,
+    Request,
+    Watch,
+    WatchFailed,
+)
+from assimilator_stack.backends.redis.ready import PoolFacts
 from assimilator_stack.exceptions import RedisCommandError
-from assimilator_stack.redis_.core import RedisCore
-from assimilator_stack.redis_.protocol import Batch, Call, Exec, Request, Watch, WatchFailed
-from assimilator_stack.redis_.ready import PoolFacts
 from tests.support.scripted import SHAPES, Script, Shape, Step
 
 

@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assimilator_stack import InvalidQueryError, filter_
-from assimilator_stack.codec import Codec
 from assimilator_stack.core.specs import collect
-from assimilator_stack.internal.evaluate import matches
-from assimilator_stack.redis_.query import CompiledFilter, compile_filter
-from assimilator_stack.schema import schema_of
+from assimilator_stack.documents.codec import Codec
+from assimilator_stack.fields.schema import schema_of
+from assimilator_stack.query.python import matches
+from assimilator_stack.query.redisearch import CompiledFilter, compile_filter
 from tests.support.query_models import Address, Color, Item, Size, Thing
 from tests.support.strategies import STRINGS, strings, things
 

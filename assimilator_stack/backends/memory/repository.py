@@ -1,0 +1,481 @@
+"""InternalRepository: the in-memory twin of RedisRepository, over a plain dict.
+
+For fast unit tests of code written against :class:`~assimilator_stack.Repository`: the same
+API and the same meaning as RedisRepository (docs/queries.md), checked against it by
+tests/differential/test_differential.py. The dict plays the Redis database: keys are the same
+``f"{prefix}:{id}"`` keys, values hold the entity's JSON document (so what comes back is what
+Redis would give back, and entities are always copies), its expiry and a version that plays
+WATCH. Writes are the very commands RedisRepository would send (JSON.SET NX/XX, EXPIRE,
+PEXPIRE, PERSIST, DEL), applied to the dict.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar, overload
+
+from pydantic import BaseModel
+
+from ...core.hits import Hit
+from ...core.lazy import LazyCommand
+from ...core.metrics import Metric
+from ...core.repository import EntityLike, Repository, SpecOf
+from ...core.specs import Query, Specification, collect, exactly_one, filter_
+from ...core.unit_of_work import NESTED_BEGIN, OUTSIDE_COMMIT, OUTSIDE_WRITE
+from ...documents.aggregation import Aggregation, Suggestion
+from ...documents.projections import (
+    complete,
+    defer_loading,
+    is_read_only,
+    make_whole,
+    project,
+    projection,
+    revalidated,
+)
+from ...documents.updates import build_update
+from ...exceptions import (
+    AlreadyExistsError,
+    ConcurrencyError,
+    InvalidQueryError,
+    NotFoundError,
+    RedisCommandError,
+    UnitOfWorkError,
+    UpdateTargetMissingError,
+)
+from ...fields.schema import INDEX_EXTRAS_KEY
+from ...query.filters import searches
+from ...query.python import id_key, matcher, order_fields, ordered
+from ...query.ranking import hit_options, make_hit, relevance
+from ..redis.plans import _MAX_ROWS_FACT, RedisCore, WriteOp
+
+M = TypeVar("M", bound=BaseModel)
+
+_versions = itertools.count(1)
+
+
+@dataclass
+class StoredDocument:
+    """What the session dict holds for one key."""
+
+    document: str  # the JSON document, as RedisRepository writes it
+    expires_at: float | None = None  # on the repository's clock
+    version: int = 0  # changes on every write (WATCH)
+
+
+class InternalRepository(Repository[M]):
+    """Entities of ``model`` in ``session`` (a dict; a new one when None).
+
+    Several repositories (of one model or of several) may share one dict, as they would share
+    one Redis database. ``clock`` (default ``time.monotonic``) drives ``expire_in``.
+    """
+
+    def __init__(self, session: dict[str, Any] | None = None, model: type[M] | None = None,
+                 *, clock: Callable[[], float] = time.monotonic,
+                 core: RedisCore[M] | None = None) -> None:
+        if model is None:
+            raise TypeError("InternalRepository needs model=...")
+        super().__init__(session={} if session is None else session, model=model)
+        self.session: dict[str, Any]
+        self.core: RedisCore[M] = core or RedisCore(model)
+        self.clock = clock
+        self._pending: list[WriteOp] | None = None  # set while inside a unit of work
+        self._watched: dict[str, int | None] = {}
+        # Partial entities (only) load what they left out on first access, as with the sync
+        # RedisRepository; the async twin turns it off, as AsyncRedisRepository cannot.
+        self.deferred_loading = True
+        self._of_unit_of_work = False  # uow.repository: writes only inside the block
+
+    def for_unit_of_work(self) -> InternalRepository[M]:
+        """A repository for one unit of work: same dict and model, its own queue."""
+        view = InternalRepository(self.session, self.model, clock=self.clock, core=self.core)
+        view.deferred_loading = self.deferred_loading
+        view._of_unit_of_work = True
+        return view
+
+    # -- the dict as a database -------------------------------------------------------------
+
+    def _stored(self, key: str) -> StoredDocument | None:
+        value = self.session.get(key)
+        if value is None:
+            return None
+        if isinstance(value, BaseModel):  # a dict filled by hand with entities
+            entity, _ = self.core.build(value)
+            value = StoredDocument(self.core.codec.dump(entity), None, next(_versions))
+            self.session[key] = value
+        if not isinstance(value, StoredDocument):
+            raise InvalidQueryError(f"session[{key!r}] holds {type(value).__name__}, not an entity")
+        if value.expires_at is not None and value.expires_at <= self.clock():
+            del self.session[key]  # expired entities vanish
+            return None
+        return value
+
+    def _version(self, key: str) -> int | None:
+        stored = self._stored(key)
+        return None if stored is None else stored.version
+
+    def _keys(self) -> list[str]:
+        prefix = self.core.index.key_prefix
+        return [k for k in list(self.session) if isinstance(k, str) and k.startswith(prefix)]
+
+    def _load(self, key: str) -> M | None:
+        stored = self._stored(key)
+        return None if stored is None else self.core.codec.load(key, stored.document)
+
+    def _apply(self, args: tuple[Any, ...]) -> None:
+        """One write command, with Redis' meaning."""
+        name, key = str(args[0]).upper(), str(args[1])
+        stored = self._stored(key)
+        if name == "JSON.SET" and args[2] != "$":
+            self._set_path(key, stored, str(args[2]), str(args[3]))
+        elif name == "JSON.SET":
+            condition = str(args[4]).upper() if len(args) > 4 else None
+            if (condition == "NX" and stored is not None) or (
+                    condition == "XX" and stored is None):
+                return
+            expires_at = stored.expires_at if stored is not None else None  # JSON.SET keeps TTL
+            self.session.pop(key, None)  # a write re-indexes: the document moves to the end
+            self.session[key] = StoredDocument(str(args[3]), expires_at, next(_versions))
+        elif name in ("EXPIRE", "PEXPIRE"):
+            if stored is not None:
+                seconds = float(args[2]) / (1000.0 if name == "PEXPIRE" else 1.0)
+                stored.expires_at = self.clock() + seconds
+                stored.version = next(_versions)
+        elif name == "PERSIST":
+            if stored is not None and stored.expires_at is not None:
+                stored.expires_at = None
+                stored.version = next(_versions)
+        elif name == "DEL":
+            self.session.pop(key, None)
+        elif name in ("JSON.DEL", "JSON.ARRAPPEND") and str(args[2]).startswith(_EXTRAS_PATH):
+            pass  # index companions: re-derived from the document by the codec (_set_path)
+        else:  # pragma: no cover (a command RedisCore learnt and the twin did not)
+            raise NotImplementedError(f"InternalRepository cannot apply {args!r}")
+
+    def _set_path(self, key: str, stored: StoredDocument | None, path: str, value: str) -> None:
+        """``JSON.SET key $.field value`` (a bulk update): the field is replaced and the
+        document's index companions derived again, as the codec writes them."""
+        if stored is None or path.startswith(_EXTRAS_PATH):
+            return  # (Redis refuses a path on a missing key; companions come from the codec)
+        document = json.loads(stored.document)
+        document[_top_level_key(path)] = json.loads(value)
+        entity = self.core.codec.load(key, json.dumps(document))
+        self.session.pop(key, None)  # a write re-indexes: the document moves to the end
+        self.session[key] = StoredDocument(
+            self.core.codec.dump(entity), stored.expires_at, next(_versions)
+        )
+
+    def _commit_ops(self, ops: Sequence[WriteOp], watched: dict[str, int | None]) -> None:
+        """All or nothing, as RedisCore.commit: a changed read is a conflict (also when it
+        makes an only_create / only_update fail: read, then deleted by another client), then
+        the conditions."""
+        if not ops:
+            return
+        if any(self._version(key) != version for key, version in watched.items()):
+            raise ConcurrencyError(
+                "an entity read in this unit of work was changed by another client before "
+                "commit; nothing was written. Retry the unit of work "
+                "(see assimilator_stack.retry_on_conflict)"
+            )
+        for op in ops:
+            if op.condition == "nx" and self._stored(op.key) is not None:
+                raise AlreadyExistsError(op.key)
+            if op.condition == "xx" and self._stored(op.key) is None:
+                raise UpdateTargetMissingError(op.key)
+        for op in ops:
+            for args in op.commands:
+                self._apply(args)
+            if op.persist:  # a save clears the old TTL (SET's semantics)
+                self._apply(("PERSIST", op.key))
+
+    def _writable(self) -> None:
+        if self._pending is None and self._of_unit_of_work:
+            raise UnitOfWorkError(OUTSIDE_WRITE)
+
+    def _write(self, op: WriteOp) -> None:
+        self._writable()
+        if self._pending is not None:
+            self._pending.append(op)
+        else:
+            self._commit_ops([op], {})
+
+    def _watch(self, keys: Sequence[str]) -> None:
+        if self._pending is None:
+            return
+        for key in keys:
+            self._watched.setdefault(key, self._version(key))
+
+    # -- what a unit of work drives ----------------------------------------------------------
+
+    def _begin(self) -> None:
+        if self._pending is not None:
+            raise UnitOfWorkError(NESTED_BEGIN)
+        self._pending = []
+        self._watched = {}
+
+    def _commit(self) -> None:
+        if self._pending is None:
+            raise UnitOfWorkError(OUTSIDE_COMMIT)
+        ops, self._pending = self._pending, []
+        watched, self._watched = self._watched, {}
+        self._commit_ops(ops, watched)
+
+    def _rollback(self) -> None:
+        self._pending = [] if self._pending is not None else None
+        self._watched = {}
+
+    def _close(self) -> None:
+        self._rollback()
+        self._pending = None
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def _select(self, query: Query, cap: int | None = None) -> list[Any]:
+        """What ``filter`` returns (at most ``cap``): checked first, then selected, ordered,
+        paged and projected as RedisCore does."""
+        keys = self.core.id_keys(query)
+        limit = query.limit
+        if cap is not None:
+            limit = cap if limit is None else min(cap, limit)
+        end = None if limit is None else query.offset + limit
+        if keys is not None:
+            if query.only:
+                projection(self.model, query.only)
+            keys = keys[query.offset:end]
+            self._watch(keys)
+            return [self._shape(e, query) for e in (self._load(k) for k in keys) if e is not None]
+        if query.only:
+            projection(self.model, query.only)  # a bad field is refused before reading
+        page = self._matching(query)[query.offset:end]
+        self._watch([key for key, _ in page])
+        return [self._shape(self.core.codec.load(key, self._document(key)), query)
+                for key, _ in page]
+
+    def _shape(self, entity: M, query: Query) -> Any:
+        if not query.only:
+            return entity
+        part = project(entity, query.only)
+        if self.deferred_loading:  # a field left out loads on first access (as in Redis)
+            defer_loading(part, lambda: self._complete(part))
+        return part
+
+    def _complete(self, part: Any) -> None:
+        """Fill in what only() left out (the loaded values stay), as RedisRepository does."""
+        key = self.core.key_of_entity(part)
+        self._watch([key])
+        whole = self._load(key)
+        if whole is None:
+            raise NotFoundError(f"{key!r} does not exist")
+        complete(part, whole)
+
+    def _document(self, key: str) -> str:
+        stored = self._stored(key)
+        assert stored is not None
+        return stored.document
+
+    def _matching(self, query: Query) -> list[tuple[str, M]]:
+        """(key, entity) of every match, in the query's order (checked first). Without
+        ``order`` the order is the index's: the order entities were last written in."""
+        check = matcher(self.core.schema, query.filter)
+        order_fields(self.core.schema, query.order)
+        found: list[tuple[str, M]] = []
+        for key in self._keys():
+            entity = self._load(key)
+            if entity is not None and check(entity):
+                found.append((key, entity))
+        if query.relevance:  # its own relevance (ranking.relevance), most relevant first
+            schema = self.core.schema
+            found.sort(key=lambda pair: id_key(pair[1]))
+            found.sort(key=lambda pair: -relevance(schema, query.filter, pair[1]))
+        elif query.order:
+            by_entity = {id(entity): key for key, entity in found}
+            entities = ordered(self.core.schema, [e for _, e in found], query.order)
+            found = [(by_entity[id(e)], e) for e in entities]
+        return found
+
+    @overload
+    def get(self, *specs: SpecOf[M], lazy: Literal[False] = False) -> M: ...
+    @overload
+    def get(self, *specs: SpecOf[M], lazy: Literal[True]) -> LazyCommand[M]: ...
+    @overload
+    def get(self, *specs: SpecOf[M], lazy: bool = False) -> M | LazyCommand[M]: ...
+    def get(self, *specs: SpecOf[M], lazy: bool = False) -> M | LazyCommand[M]:
+        if lazy:
+            return LazyCommand(self.get, *specs)
+        found = self._select(collect(specs), cap=2)
+        return exactly_one(found, self.model, specs)  # type: ignore[no-any-return]
+
+    @overload
+    def filter(self, *specs: SpecOf[M], lazy: Literal[False] = False) -> list[M]: ...
+    @overload
+    def filter(self, *specs: SpecOf[M], lazy: Literal[True]) -> LazyCommand[list[M]]: ...
+    @overload
+    def filter(self, *specs: SpecOf[M], lazy: bool = False) -> list[M] | LazyCommand[list[M]]:
+        ...
+    def filter(self, *specs: SpecOf[M], lazy: bool = False) -> list[M] | LazyCommand[list[M]]:
+        if lazy:
+            return LazyCommand(self.filter, *specs)
+        return self._select(collect(specs))
+
+    def hits(self, *specs: SpecOf[M], highlight: Iterable[str] | str = (),
+             summarize: Iterable[str] | str = (), tags: tuple[str, str] = ("<b>", "</b>")
+             ) -> list[Hit[M]]:
+        """What ``filter`` returns, each with its relevance (the twin's own:
+        :func:`~assimilator_stack.query.ranking.relevance`) and highlights."""
+        query = collect(specs)
+        schema = self.core.schema
+        options = hit_options(schema, highlight, summarize, tags, query.only)
+        ranked = bool(searches(query.filter))
+        return [make_hit(schema, query.filter, entity,
+                         relevance(schema, query.filter, entity) if ranked else None, options)
+                for entity in self._select(query)]
+
+    def stream(self, *specs: SpecOf[M], batch_size: int = 1000) -> Iterator[M]:
+        """Every match, one at a time (fetched ``batch_size`` at a time)."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidQueryError(f"stream(batch_size=...) must be an int >= 1, got "
+                                    f"{batch_size!r}")
+        return iter(self._select(collect(specs)))
+
+    @overload
+    def count(self, *specs: SpecOf[M], lazy: Literal[False] = False) -> int: ...
+    @overload
+    def count(self, *specs: SpecOf[M], lazy: Literal[True]) -> LazyCommand[int]: ...
+    @overload
+    def count(self, *specs: SpecOf[M], lazy: bool = False) -> int | LazyCommand[int]: ...
+    def count(self, *specs: SpecOf[M], lazy: bool = False) -> int | LazyCommand[int]:
+        if lazy:
+            return LazyCommand(self.count, *specs)
+        query = collect(specs)
+        keys = self.core.id_keys(query)
+        if keys is not None:
+            return sum(1 for key in keys if self._stored(key) is not None)
+        return len(self._matching(query))  # order is checked, order and paginate ignored
+
+    def aggregate(self, *specs: SpecOf[M], group_by: str | Sequence[str] = (),
+                  **metrics: Metric) -> list[dict[str, Any]]:
+        aggregation = Aggregation(self.core.schema, specs, group_by, metrics)
+        for _, entity in self._matching(Query(filter=aggregation.filter)):
+            aggregation.add(entity)
+        return aggregation.rows()
+
+    def suggest(self, field: str, prefix: str, *, limit: int = 10) -> list[str]:
+        suggestion = Suggestion(self.core.schema, field, prefix, limit)
+        for _, entity in self._matching(collect([filter_(**suggestion.lookup)])):
+            suggestion.add(entity)
+        return suggestion.result()
+
+    def explain(self, *specs: SpecOf[M]) -> list[str]:
+        """The command RedisRepository would send first for ``filter(*specs)`` to a Redis
+        Stack server with its default settings (the index made, MAXAGGREGATERESULTS
+        10000): the twin sends nothing. Refuses what ``filter`` refuses."""
+        ready = {self.core.index.name, f"{_MAX_ROWS_FACT}{_REDIS_STACK_MAX_ROWS}"}
+        plan = self.core.explain(specs, ready)
+        try:
+            next(plan)
+            while True:  # only the index health check asks the server (FT.INFO): skip it
+                plan.throw(RedisCommandError("the in-memory twin has no server"))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def refresh(self, obj: M) -> None:
+        key = self.core.key_of_entity(obj)
+        self._watch([key])
+        fresh = self._load(key)
+        if fresh is None:
+            raise NotFoundError(f"{key!r} does not exist")
+        obj.__dict__.update(fresh.__dict__)
+        object.__setattr__(obj, "__pydantic_extra__", fresh.__pydantic_extra__)
+        object.__setattr__(obj, "__pydantic_fields_set__", set(fresh.__pydantic_fields_set__))
+        make_whole(obj)  # a partial entity refreshed holds every field now
+
+    def is_modified(self, obj: M) -> bool:
+        stored = self._load(self.core.key_of_entity(obj))
+        return stored is None or not self.core.same(stored, obj)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def save(self, obj: EntityLike[M] = None, **fields: Any) -> M:
+        if is_read_only(obj):
+            self._complete(obj)
+            obj = revalidated(self.core.codec, obj)
+        entity, options = self.core.build(obj, fields)
+        self._write(self.core.save_op(entity, options))
+        return entity
+
+    @overload
+    def update(self, obj: EntityLike[M] = None, **values: Any) -> M: ...
+    @overload
+    def update(self, obj: SpecOf[M], *specs: SpecOf[M], **values: Any) -> int: ...
+    def update(self, obj: Any = None, *specs: SpecOf[M], **values: Any) -> M | int:
+        """``update(entity)``: store a changed entity (it must exist). ``update(*specs,
+        **values)``: set ``values`` on every match; returns how many entities changed."""
+        if _is_selection(obj) or (obj is None and specs):
+            selection = specs if obj is None else (obj, *specs)
+            update = build_update(self.core.schema, values)  # checked first, as in Redis
+            self._writable()
+            keys = self._select_keys(selection)
+            for key in keys:
+                self._write(WriteOp(key=key, commands=update.commands(key)))
+            return len(keys)
+        if is_read_only(obj):
+            self._complete(obj)
+            obj = revalidated(self.core.codec, obj)
+        entity, options = self.core.build(obj, values)
+        self._write(self.core.save_op(entity, options, force_update=True))
+        return entity
+
+    @overload
+    def delete(self, obj: M) -> None: ...
+    @overload
+    def delete(self, obj: SpecOf[M] | None = None, *specs: SpecOf[M]) -> int: ...
+    def delete(self, obj: Any = None, *specs: SpecOf[M]) -> int | None:
+        """``delete(entity)``: delete it. ``delete(*specs)``: delete every match; returns how
+        many. ``delete()`` deletes nothing."""
+        if obj is None and not specs:
+            return 0
+        if _is_selection(obj) or obj is None:
+            self._writable()
+            keys = self._select_keys(specs if obj is None else (obj, *specs))
+            for key in keys:
+                self._write(self.core.delete_op(key))
+            return len(keys)
+        self._write(self.core.delete_op(obj))
+        return None
+
+    def _select_keys(self, specs: Sequence[Any]) -> list[str]:
+        """The keys of every match (watched inside a unit of work)."""
+        query = collect(specs)
+        keys = self.core.id_keys(query)
+        if keys is not None:
+            end = None if query.limit is None else query.offset + query.limit
+            keys = [k for k in keys[query.offset:end] if self._stored(k) is not None]
+        else:
+            if query.only:
+                projection(self.model, query.only)
+            end = None if query.limit is None else query.offset + query.limit
+            keys = [key for key, _ in self._matching(query)[query.offset:end]]
+        self._watch(keys)
+        return keys
+
+
+_EXTRAS_PATH = f"$.{INDEX_EXTRAS_KEY}"
+_REDIS_STACK_MAX_ROWS = 10000  # MAXAGGREGATERESULTS of the Redis Stack images
+
+
+def _top_level_key(path: str) -> str:
+    """``$.name`` / ``$["odd key"]`` -> the document key."""
+    if path.startswith('$["'):
+        return str(json.loads(path[2:-1]))
+    return path[2:]
+
+
+def _is_selection(obj: Any) -> bool:
+    """``update(*specs, **values)`` / ``delete(*specs)``: the first argument is a
+    specification (or a Python predicate), not an entity."""
+    if isinstance(obj, Specification):
+        return True
+    return callable(obj) and not isinstance(obj, (BaseModel, dict, type))

@@ -1,0 +1,173 @@
+"""The RediSearch index of a model: its FT.CREATE arguments (pure) and a plan that makes sure
+it exists and has finished scanning existing keys before a query runs."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator, MutableSet
+
+from ...exceptions import IndexNotReadyError, RedisCommandError
+from ...fields.schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
+from .protocol import Call, Pause, Plan
+from .replies import info_dict, text
+
+_POLL_SECONDS = 0.02
+
+
+def _attribute(path: str, alias: str, *options: str) -> list[str]:
+    return [path, "AS", alias, *options]
+
+
+def _extra_path(alias: str, multi: bool) -> str:
+    return f"$.{INDEX_EXTRAS_KEY}.{alias}" + ("[*]" if multi else "")
+
+
+def field_attributes(field: FieldSchema) -> Iterator[list[str]]:
+    """The SCHEMA entries of one field. Option order matters: SORTABLE comes last."""
+    # SORTABLE where sorting is worth the memory (FieldSchema.sort_vector); never on a list,
+    # which would keep only its first value: lists sort by __min / __max.
+    sortable = ["SORTABLE"] if field.sort_vector else []
+    if not field.tag_indexed:
+        pass  # a Text() field: TEXT only (below)
+    elif field.stored_as_extra:
+        yield _attribute(_extra_path(field.alias, field.multi), field.alias, "NUMERIC", *sortable)
+        if field.has_residual:  # what the double lost: exact order and equality past 2**53
+            yield _attribute(_extra_path(field.residual_alias, False), field.residual_alias,
+                             "NUMERIC", *sortable)
+    elif field.numeric:
+        yield _attribute(field.json_path, field.alias, "NUMERIC", *sortable)
+    elif field.kind == "bool":
+        yield _attribute(field.json_path, field.alias, "TAG", *sortable)
+    else:  # str, uuid, enum of str: exact, case-sensitive tags; "" is findable
+        yield _attribute(
+            field.json_path, field.alias, "TAG", "CASESENSITIVE", "INDEXEMPTY", *sortable
+        )
+    if field.lower_copy:
+        # The lower-cased copy a case-insensitive field compares and sorts by.
+        yield _attribute(
+            _extra_path(field.lower_alias, field.multi), field.lower_alias,
+            "TAG", "CASESENSITIVE", "INDEXEMPTY", *sortable,
+        )
+    if field.extremes:
+        for alias in (field.sort_alias(False), field.sort_alias(True)):
+            if field.numeric:
+                yield _attribute(_extra_path(alias, False), alias, "NUMERIC", "SORTABLE")
+            else:
+                yield _attribute(_extra_path(alias, False), alias, "TAG", "CASESENSITIVE",
+                                 "INDEXEMPTY", "SORTABLE")
+    if field.text is not None:
+        text_options = ["TEXT", "WEIGHT", repr(float(field.text.weight))]
+        if field.text.nostem:
+            text_options.append("NOSTEM")
+        if sortable and not field.tag_indexed:
+            # UNF: sort by the value as stored (byte order, as everywhere else), not by
+            # a lower-cased, normalised copy.
+            text_options += ["SORTABLE", "UNF"]
+        yield _attribute(field.json_path, field.text_alias, *text_options)
+
+
+def schema_arguments(schema: ModelSchema) -> list[str]:
+    args: list[str] = []
+    for field in schema.fields.values():
+        for attribute in field_attributes(field):
+            args += attribute
+    if schema.needs_extras:
+        args += _attribute(
+            _extra_path(NULLS_ATTRIBUTE, True), NULLS_ATTRIBUTE, "TAG", "CASESENSITIVE"
+        )
+    return args
+
+
+class IndexSpec:
+    """Name and FT.CREATE arguments of a model's index.
+
+    The name carries a hash of the definition, so a changed model gets a new index instead of
+    silently querying an old one with other fields.
+    """
+
+    def __init__(self, schema: ModelSchema) -> None:
+        self.schema = schema
+        self.schema_args = schema_arguments(schema)
+        self.key_prefix = f"{schema.prefix}:"
+        # STOPWORDS 0: every word is searchable and phrases with "the" or "a" still match.
+        # NOOFFSETS: no word positions (a sixth of the index's memory): phrases are checked
+        # in Python on the documents that hold their words (lookups.Search), never by the
+        # server, so nothing reads them.
+        self.create_args: tuple[str, ...] = (
+            "ON", "JSON", "PREFIX", "1", self.key_prefix, "NOOFFSETS", "STOPWORDS", "0",
+            "SCHEMA", *self.schema_args,
+        )
+        digest = hashlib.sha1("\x00".join(self.create_args).encode()).hexdigest()[:10]
+        self.name = f"{schema.prefix}:idx:{digest}"
+
+
+def ensure_index(
+    spec: IndexSpec, ready: MutableSet[str], timeout: float
+) -> Plan[None]:
+    """Create the index if needed (safe when several processes race) and wait, at most
+    ``timeout`` seconds, until it has scanned the keys that existed before it."""
+    if spec.name in ready:
+        return
+    try:
+        info = info_dict((yield Call(("FT.INFO", spec.name))))
+    except RedisCommandError as exc:
+        if not _is_unknown_index(exc):
+            raise
+        yield from create(spec)
+        info = info_dict((yield Call(("FT.INFO", spec.name))))
+    deadline = time.monotonic() + timeout
+    while _still_indexing(info):
+        if time.monotonic() > deadline:
+            raise IndexNotReadyError(
+                f"index {spec.name!r} was still indexing existing keys after {timeout}s "
+                f"({text(info.get('percent_indexed', '?'))} done); queries would see only part "
+                "of the data. Try again later or raise index_timeout"
+            )
+        yield Pause(_POLL_SECONDS)
+        info = info_dict((yield Call(("FT.INFO", spec.name))))
+    ready.add(spec.name)
+
+
+def create(spec: IndexSpec) -> Plan[None]:
+    """FT.CREATE the index; fine when it already exists, also for a user who may not run
+    FT.CREATE (least privilege: an administrator created the index)."""
+    try:
+        yield Call(("FT.CREATE", spec.name, *spec.create_args))
+    except RedisCommandError as exc:
+        if "already exists" in str(exc).lower():
+            return
+        if not _is_permission_error(exc):
+            raise
+        try:
+            yield Call(("FT.INFO", spec.name))
+        except RedisCommandError as info_exc:
+            if not _is_unknown_index(info_exc):
+                raise
+            raise RedisCommandError(
+                f"the index {spec.name!r} does not exist and this Redis user may not run "
+                f"FT.CREATE ({exc}). Let an administrator create it once (any repository of "
+                "this model run by a user allowed FT.CREATE creates it on first use; its "
+                "arguments are repository.core.index.create_args), or allow FT.CREATE",
+                ("FT.CREATE", spec.name, *spec.create_args),
+            ) from exc
+
+
+def _is_permission_error(exc: Exception) -> bool:
+    message = str(exc).lower()
+    return "noperm" in message or "no permissions" in message
+
+
+def _still_indexing(info: dict[str, object]) -> bool:
+    value = info.get("indexing", 0)
+    return text(value) not in ("0", "0.0") if value is not None else False
+
+
+def _is_unknown_index(exc: Exception) -> bool:
+    message = str(exc).lower()
+    return "unknown index" in message or "no such index" in message
+
+
+def is_missing_index_error(exc: Exception) -> bool:
+    """A query failed because the index is gone (FLUSHALL, FT.DROPINDEX by someone else)."""
+    return isinstance(exc, RedisCommandError) and _is_unknown_index(exc)

@@ -1,0 +1,19 @@
+"""How a keyword (``field__lookup``) splits into a field and a lookup name.
+
+The lookups themselves (their meaning in Python and in RediSearch) are declared once, in
+:mod:`assimilator_stack.query.lookups`; the names come from there.
+"""
+
+from __future__ import annotations
+
+from .lookups import LOOKUPS as _DECLARED
+
+LOOKUPS: frozenset[str] = frozenset(_DECLARED)
+
+
+def split_lookup(keyword: str) -> tuple[str, str]:
+    """``address__city__startswith`` -> (``address.city``, ``startswith``)."""
+    parts = keyword.split("__")
+    if len(parts) > 1 and parts[-1] in LOOKUPS:
+        return ".".join(parts[:-1]), parts[-1]
+    return ".".join(parts), "eq"
