@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.hits import Hit
 from ..exceptions import InvalidQueryError
 from ..fields.schema import FieldSchema, ModelSchema
 from ..fields.values import values_at
@@ -159,11 +158,11 @@ def summarize(text: str, spans: Sequence[tuple[int, int]], tags: tuple[str, str]
     return SUMMARY_SEPARATOR.join(fragments) + SUMMARY_SEPARATOR
 
 
-def _texts(entity: Any, f: FieldSchema) -> list[str]:
+def texts_of(entity: Any, f: FieldSchema) -> list[str]:
     return [v for v in values_at(entity, f) if isinstance(v, str)]
 
 
-def _queries_for(schema: ModelSchema, node: Node | None, f: FieldSchema) -> list[SearchQuery]:
+def queries_for(schema: ModelSchema, node: Node | None, f: FieldSchema) -> list[SearchQuery]:
     out = []
     for s in searches(node):
         names = [x.name for x in text_fields(schema, s.fields, f"search({s.text!r})")]
@@ -180,7 +179,7 @@ def relevance(schema: ModelSchema, node: Node | None, entity: Any) -> float:
         query = parsed(s)
         for f in text_fields(schema, s.fields, f"search({s.text!r})"):
             assert f.text is not None
-            count = sum(len(matched_spans(t, [query])) for t in _texts(entity, f))
+            count = sum(len(matched_spans(t, [query])) for t in texts_of(entity, f))
             score += f.text.weight * count
     return score
 
@@ -217,18 +216,3 @@ def hit_options(schema: ModelSchema, highlight: Iterable[str] | str,
                     "it out; add it to only()"
                 )
     return options
-
-
-def make_hit(schema: ModelSchema, node: Node | None, entity: Any, score: float | None,
-             options: HitOptions) -> Hit[Any]:
-    """The Hit of ``entity``: a list field's elements are highlighted one by one and joined
-    by SUMMARY_SEPARATOR."""
-    marks: dict[str, str] = {}
-    for fields, shape in ((options.highlight, highlight), (options.summarize, summarize)):
-        for f in fields:
-            queries = _queries_for(schema, node, f)
-            texts = _texts(entity, f)
-            marks[f.name] = SUMMARY_SEPARATOR.join(
-                shape(t, matched_spans(t, queries), options.tags) for t in texts
-            )
-    return Hit(entity, score, marks)

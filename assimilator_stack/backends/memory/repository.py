@@ -27,6 +27,7 @@ from ...core.repository import EntityLike, Repository, SpecOf
 from ...core.specs import Query, Specification, collect, exactly_one, filter_
 from ...core.unit_of_work import NESTED_BEGIN, OUTSIDE_COMMIT, OUTSIDE_WRITE
 from ...documents.aggregation import Aggregation, Suggestion
+from ...documents.hits import make_hit
 from ...documents.projections import (
     complete,
     defer_loading,
@@ -49,7 +50,7 @@ from ...exceptions import (
 from ...fields.schema import INDEX_EXTRAS_KEY
 from ...query.filters import searches
 from ...query.python import id_key, matcher, order_fields, ordered
-from ...query.ranking import hit_options, make_hit, relevance
+from ...query.ranking import hit_options, relevance
 from ..redis.plans import _MAX_ROWS_FACT, RedisCore, WriteOp
 
 M = TypeVar("M", bound=BaseModel)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from ...core.hits import Hit
 from ...core.specs import FilterSpecification, Query, collect, exactly_one
 from ...documents.codec import Codec
+from ...documents.hits import make_hit
 from ...documents.keys import claim_prefix, id_of, key_of
 from ...documents.projections import Projection, project, projection, refuse_read_only
 from ...documents.storable import check_entity, unencodable_field
@@ -33,7 +34,7 @@ from ...exceptions import (
 from ...fields.schema import schema_of
 from ...model import WRITE_OPTIONS
 from ...query.filters import And, Condition, searches
-from ...query.ranking import HitOptions, make_hit
+from ...query.ranking import HitOptions
 from ...query.redisearch import CompiledFilter, compile_filter, filter_key
 from .health import IndexHealth, IndexStatus
 from .index import IndexSpec, create, ensure_index, is_missing_index_error
@@ -532,7 +533,7 @@ class RedisCore(Generic[M]):
     def hits(self, specs: Sequence[Any], options: HitOptions, ready: MutableSet[str],
              watch: bool) -> Plan[list[Hit[Any]]]:
         """``filter(*specs)`` with each entity's score (when a search is among the specs) and
-        highlights (ranking.make_hit)."""
+        highlights (documents/hits.py)."""
         read = self.read(specs)
         found: list[Any] = []
         try:
