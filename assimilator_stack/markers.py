@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -47,3 +49,64 @@ class Indexed:
 
     sortable: bool | None = None
     case_sensitive: bool | None = None
+
+
+_METRICS = ("cosine", "l2", "ip")
+_ALGORITHMS = ("flat", "hnsw")
+
+
+@dataclass(frozen=True)
+class Vector:
+    """Index a ``list[float]`` field as a RediSearch VECTOR (FLOAT32) for ``knn(...)``:
+
+        embedding: Annotated[list[float], Vector(dim=384, distance="cosine")]
+
+    ``distance``: "cosine" (1 - cosine similarity), "l2" (the *squared* Euclidean distance,
+    as RediSearch reports it) or "ip" (1 - inner product). ``algorithm``: "flat" (exact
+    brute force) or "hnsw" (approximate; ``m``, ``ef_construction`` and ``ef_runtime`` are
+    its graph and search sizes). A value must hold exactly ``dim`` finite numbers (and not
+    only zeros for "cosine"); anything else is refused when the entity is validated, naming
+    the field."""
+
+    dim: int
+    distance: str = "cosine"
+    algorithm: str = "flat"
+    m: int = 16
+    ef_construction: int = 200
+    ef_runtime: int = 10
+
+    def __post_init__(self) -> None:
+        for name in ("dim", "m", "ef_construction", "ef_runtime"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise TypeError(f"Vector({name}=...) must be an int >= 1, got {value!r}")
+        if self.distance not in _METRICS:
+            raise TypeError(f"Vector(distance=...) must be one of {', '.join(_METRICS)}, got "
+                            f"{self.distance!r}")
+        if self.algorithm not in _ALGORITHMS:
+            raise TypeError(f"Vector(algorithm=...) must be one of {', '.join(_ALGORITHMS)}, "
+                            f"got {self.algorithm!r}")
+
+    def check(self, value: Any) -> Any:
+        """The pydantic check of a value (a ValueError says what is wrong)."""
+        if value is None:
+            return value
+        if len(value) != self.dim:
+            raise ValueError(f"a Vector(dim={self.dim}) holds exactly {self.dim} numbers, got "
+                             f"{len(value)}")
+        for i, x in enumerate(value):
+            if not math.isfinite(x):
+                raise ValueError(f"a vector holds finite numbers; element {i} is {x!r}")
+            if abs(x) > _FLOAT32_MAX:
+                raise ValueError(f"element {i} ({x!r}) does not fit in a 32-bit float")
+        if self.distance == "cosine" and not any(value):
+            raise ValueError("a cosine vector cannot be all zeros (it has no direction)")
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+
+_FLOAT32_MAX = 3.4028234663852886e38

@@ -14,6 +14,7 @@ from typing import Any
 from ..exceptions import InvalidQueryError, MultipleResultsError, NotFoundError
 from ..query.filters import And, Condition, Node, Predicate, TextSearch, and_, not_, or_, searches
 from ..query.keywords import split_lookup
+from .nearness import Distance, KnnSpecification, knn
 
 
 class Specification:
@@ -85,10 +86,19 @@ def _as_filter(other: Any) -> FilterSpecification:
 
 
 class OrderSpecification(Specification):
-    """Sort keys: ``"field"`` ascending, ``"-field"`` descending; ``address.city`` for nested."""
+    """Sort keys: ``"field"`` ascending, ``"-field"`` descending; ``address.city`` for nested;
+    or one ``Distance(...)`` (nearest first), alone."""
 
-    def __init__(self, *fields: str) -> None:
+    def __init__(self, *fields: str | Distance) -> None:
         keys: list[tuple[str, bool]] = []
+        self.distance: Distance | None = None
+        if any(isinstance(f, Distance) for f in fields):
+            if len(fields) != 1:
+                raise InvalidQueryError(
+                    "order(Distance(...)) takes no other key (ties are ordered by id)"
+                )
+            self.distance = fields[0]  # type: ignore[assignment]
+            fields = ()
         for field in fields:
             if not isinstance(field, str) or not field.strip("-"):
                 raise InvalidQueryError(f"order() takes field names, got {field!r}")
@@ -156,7 +166,7 @@ def is_match_all(node: Node | None) -> bool:
     return node is None or node == _MATCH_ALL
 
 
-def order(*fields: str) -> OrderSpecification:
+def order(*fields: str | Distance) -> OrderSpecification:
     return OrderSpecification(*fields)
 
 
@@ -181,6 +191,7 @@ class SpecificationList:
     only = staticmethod(only)
     join = staticmethod(join)
     search = staticmethod(search)
+    knn = staticmethod(knn)
 
 
 @dataclass(frozen=True)
@@ -192,11 +203,14 @@ class Query:
     limit: int | None = None
     offset: int = 0
     only: tuple[str, ...] | None = None
+    distance: Distance | None = None  # order(Distance(...))
+    knn: KnnSpecification | None = None
 
     @property
     def relevance(self) -> bool:
         """Results come most relevant first: a ``search(...)`` and no ``order()``."""
-        return not self.order and bool(searches(self.filter))
+        return not self.order and self.distance is None and self.knn is None \
+            and bool(searches(self.filter))
 
 
 def collect(specs: Iterable[Any]) -> Query:
@@ -206,12 +220,18 @@ def collect(specs: Iterable[Any]) -> Query:
     limit: int | None = None
     offset = 0
     only_fields: tuple[str, ...] | None = None
+    distance: Distance | None = None
+    nearest: KnnSpecification | None = None
     for spec in specs:
         if isinstance(spec, FilterSpecification):
             if not is_match_all(spec.tree):
                 nodes.append(spec.tree)
         elif isinstance(spec, OrderSpecification):
-            order_keys = spec.keys
+            order_keys, distance = spec.keys, spec.distance
+        elif isinstance(spec, KnnSpecification):
+            if nearest is not None:
+                raise InvalidQueryError("one knn() per query")
+            nearest = spec
         elif isinstance(spec, PaginateSpecification):
             limit, offset = spec.limit, spec.offset
         elif isinstance(spec, OnlySpecification):
@@ -222,10 +242,17 @@ def collect(specs: Iterable[Any]) -> Query:
             nodes.append(Predicate(spec))
         else:
             raise InvalidQueryError(
-                f"expected a specification (filter, order, paginate, only, join), got {spec!r}"
+                "expected a specification (filter, order, paginate, only, join, knn), got "
+                f"{spec!r}"
             )
     tree = and_(*nodes) if nodes else None
-    return Query(filter=tree, order=order_keys, limit=limit, offset=offset, only=only_fields)
+    if nearest is not None and (order_keys or distance is not None):
+        raise InvalidQueryError(
+            f"{nearest!r} orders by vector distance: it takes no order() (sort the k entities "
+            "in Python if you need another order)"
+        )
+    return Query(filter=tree, order=order_keys, limit=limit, offset=offset, only=only_fields,
+                 distance=distance, knn=nearest)
 
 
 def exactly_one(found: list[Any], model: type[Any], specs: Sequence[Any]) -> Any:

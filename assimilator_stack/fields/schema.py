@@ -20,10 +20,11 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, TypeAdapter
 
 from ..exceptions import InvalidQueryError
-from ..markers import Indexed, NotIndexed, Text
+from ..markers import Indexed, NotIndexed, Text, Vector
 from ..model import WRITE_OPTIONS, RedisModel
+from .nearness_kinds import nearness_kind
 
-Kind = Literal["str", "number", "bool", "datetime", "date", "uuid", "enum"]
+Kind = Literal["str", "number", "bool", "datetime", "date", "uuid", "enum", "geo", "vector"]
 
 # Top-level document key that holds values derived for the index (never part of the entity).
 INDEX_EXTRAS_KEY = "__idx"
@@ -54,6 +55,7 @@ class FieldSchema:
     sort_declared: bool = False  # Indexed(sortable=True)
     exact_declared: bool = False  # an Indexed(...) marker (keeps a Text() field's TAG)
     max_length: int | None = None  # a declared max_length (pydantic / annotated-types)
+    vector: Vector | None = None  # kind "vector": its Vector(...) settings
 
     @property
     def json_path(self) -> str:
@@ -270,6 +272,17 @@ def _walk(
         annotation = info.annotation
         markers += _markers_in(annotation)
         if any(isinstance(m, NotIndexed) for m in markers):
+            continue
+        special = nearness_kind(f"{model.__name__}.{name}", annotation, list(info.metadata))
+        if special is not None:  # a GeoPoint or a Vector: never walked as a model or a list
+            yield FieldSchema(
+                name=".".join((*parts, name)), parts=(*parts, name),
+                json_parts=(*json_parts, info.serialization_alias or info.alias or name),
+                list_after=list_after, alias=_alias_of((*parts, name)), kind=special.kind,
+                python_type=special.python_type, multi=multi,
+                optional=optional or special.optional, sortable=False, case_sensitive=True,
+                text=None, vector=special.vector,
+            )
             continue
         text = next((m for m in markers if isinstance(m, Text)), None)
         override = next((m for m in markers if isinstance(m, Indexed)), None)

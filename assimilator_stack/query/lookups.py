@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..exceptions import InvalidQueryError
+from ..fields.geo import point_of
 from ..fields.schema import NULLS_ATTRIBUTE, FieldSchema, ModelSchema
 from ..fields.values import date_key, datetime_key, lower, split_key
 from . import syntax
@@ -88,6 +89,10 @@ def value_key(field: FieldSchema, value: Any) -> Any:
     if isinstance(value, enum.Enum):
         value = value.value
     kind = field.kind
+    if kind == "geo":
+        return point_of(value)
+    if kind == "vector":
+        return tuple(value)
     if kind == "datetime":
         return datetime_key(value)
     if kind == "date":
@@ -117,6 +122,10 @@ def describe(field: FieldSchema) -> str:
     kind: str = field.kind
     if kind == "enum":
         kind = f"enum {field.python_type.__name__}"
+    if kind == "geo":
+        kind = "GeoPoint"
+    if field.vector is not None:
+        kind = f"Vector(dim={field.vector.dim})"
     if field.text is not None:
         kind = f"Text() {kind}"
     return f"list of {kind}" if field.multi else kind
@@ -996,8 +1005,18 @@ LOOKUPS: dict[str, Lookup] = {
 }
 
 
+# Geo lookups live in their own module (imported here, after Lookup is defined).
+from .geo_lookup import WITHIN, kind_permits  # noqa: E402
+
+LOOKUPS[WITHIN.name] = WITHIN
+
+
+def _permits(lookup: Lookup, field: FieldSchema) -> bool:
+    return lookup.allows(field) and kind_permits(field, lookup.name)
+
+
 def allowed_lookups(field: FieldSchema) -> list[str]:
-    return [name for name, lookup in LOOKUPS.items() if lookup.allows(field)]
+    return [name for name, lookup in LOOKUPS.items() if _permits(lookup, field)]
 
 
 @dataclass(frozen=True)
@@ -1056,9 +1075,10 @@ def resolve(schema: ModelSchema, condition: Condition) -> Resolved:
         raise InvalidQueryError(
             f"{where}: unknown lookup {condition.lookup!r}; lookups: {', '.join(LOOKUPS)}"
         )
-    if not lookup.allows(field):
+    if not _permits(lookup, field):
+        applies = lookup.allowed if not lookup.allows(field) else "scalar fields"
         raise InvalidQueryError(
-            f"{where}: {lookup.name!r} applies to {lookup.allowed}, and {field.name} is a "
+            f"{where}: {lookup.name!r} applies to {applies}, and {field.name} is a "
             f"{describe(field)} field; lookups allowed on {field.name}: "
             f"{', '.join(allowed_lookups(field))}"
         )

@@ -28,6 +28,9 @@ def field_attributes(field: FieldSchema) -> Iterator[list[str]]:
     # SORTABLE where sorting is worth the memory (FieldSchema.sort_vector); never on a list,
     # which would keep only its first value: lists sort by __min / __max.
     sortable = ["SORTABLE"] if field.sort_vector else []
+    if field.kind in ("geo", "vector"):
+        yield _attribute(field.json_path, field.alias, *nearness_attribute(field))
+        return
     if not field.tag_indexed:
         pass  # a Text() field: TEXT only (below)
     elif field.stored_as_extra:
@@ -65,6 +68,19 @@ def field_attributes(field: FieldSchema) -> Iterator[list[str]]:
             # a lower-cased, normalised copy.
             text_options += ["SORTABLE", "UNF"]
         yield _attribute(field.json_path, field.text_alias, *text_options)
+
+
+def nearness_attribute(field: FieldSchema) -> list[str]:
+    """``GEO`` for a GeoPoint; ``VECTOR FLAT|HNSW n TYPE FLOAT32 DIM d DISTANCE_METRIC m ...``
+    for a Vector field."""
+    spec = field.vector
+    if spec is None:
+        return ["GEO"]
+    options = ["TYPE", "FLOAT32", "DIM", str(spec.dim), "DISTANCE_METRIC", spec.distance.upper()]
+    if spec.algorithm == "hnsw":
+        options += ["M", str(spec.m), "EF_CONSTRUCTION", str(spec.ef_construction),
+                    "EF_RUNTIME", str(spec.ef_runtime)]
+    return ["VECTOR", spec.algorithm.upper(), str(len(options)), *options]
 
 
 def schema_arguments(schema: ModelSchema) -> list[str]:

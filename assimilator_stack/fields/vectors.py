@@ -1,0 +1,44 @@
+"""Vectors as RediSearch keeps them (FLOAT32) and the distances its FLAT index computes, so that
+the in-memory twin's ``knn`` ranks as the server does. Standard library only.
+
+The server's distances (RediSearch 2.10 / VecSim, FLOAT32): "l2" is the *squared* Euclidean
+distance; "ip" is ``1 - a·b``; "cosine" is ``1 - a·b`` of the two vectors normalised. It
+computes in 32-bit floats with SIMD partial sums, so its last bits depend on the order of
+its additions: here each input is rounded to float32, the arithmetic is exact-or-double, and
+the result is rounded to float32. Both agree exactly when the sums are exact in float32 (small
+integers); otherwise within a few units in the last place of a float32 (docs/queries.md).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Sequence
+
+from ..markers import Vector
+
+
+def float32(value: float) -> float:
+    """``value`` rounded to the nearest 32-bit float (as a Python float)."""
+    return struct.unpack("<f", struct.pack("<f", value))[0]  # type: ignore[no-any-return]
+
+
+def as_float32(values: Sequence[float]) -> list[float]:
+    return list(struct.unpack(f"<{len(values)}f", struct.pack(f"<{len(values)}f", *values)))
+
+
+def pack(values: Sequence[float]) -> bytes:
+    """The FLOAT32 little-endian blob a KNN query takes."""
+    return struct.pack(f"<{len(values)}f", *values)
+
+
+def distance(spec: Vector, a: Sequence[float], b: Sequence[float]) -> float:
+    """The server's distance between ``a`` and ``b`` under ``spec.distance`` (see above)."""
+    x, y = as_float32(a), as_float32(b)
+    if spec.distance == "l2":
+        return float32(math.fsum((p - q) * (p - q) for p, q in zip(x, y)))
+    dot = math.fsum(p * q for p, q in zip(x, y))
+    if spec.distance == "ip":
+        return float32(1.0 - dot)
+    norms = math.sqrt(math.fsum(p * p for p in x)) * math.sqrt(math.fsum(q * q for q in y))
+    return float32(1.0 - dot / norms)
