@@ -18,6 +18,7 @@ from .backends.redis.sync_unit_of_work import RedisUnitOfWork
 from .core.hits import Hit
 from .core.lazy import LazyCommand
 from .core.metrics import Avg, Count, CountDistinct, Max, Metric, Min, Sum
+from .core.nearness import Distance, KnnSpecification, knn
 from .core.repository import Repository
 from .core.retry import retry_on_conflict
 from .core.specs import (
@@ -56,7 +57,8 @@ from .exceptions import (
     UnstorableValueError,
     UpdateTargetMissingError,
 )
-from .markers import Indexed, NotIndexed, Text
+from .fields.geo import GeoPoint, GeoPolygon, GeoRadius
+from .markers import Indexed, NotIndexed, Text, Vector
 from .model import AssimilatorConfig, RedisModel
 
 __all__ = [
@@ -75,7 +77,11 @@ __all__ = [
     "Count",
     "CountDistinct",
     "DataLayerError",
+    "Distance",
     "FilterSpecification",
+    "GeoPoint",
+    "GeoPolygon",
+    "GeoRadius",
     "Hit",
     "IndexNotReadyError",
     "IndexStatus",
@@ -86,6 +92,7 @@ __all__ = [
     "InvalidEntityError",
     "InvalidQueryError",
     "JoinSpecification",
+    "KnnSpecification",
     "LazyCommand",
     "Max",
     "Metric",
@@ -114,9 +121,11 @@ __all__ = [
     "UnitOfWorkError",
     "UnstorableValueError",
     "UpdateTargetMissingError",
+    "Vector",
     "async_retry_on_conflict",
     "filter_",
     "join",
+    "knn",
     "only",
     "order",
     "paginate",

@@ -55,9 +55,9 @@ def _unwrap(annotation: Any, markers: list[Any]) -> tuple[Any, bool]:
             annotation = args[0]
             continue
         if origin is typing.Union or (hasattr(types, "UnionType") and origin is types.UnionType):
-            args = [a for a in get_args(annotation) if a is not type(None)]
-            if len(args) == 1:
-                optional = optional or len(args) != len(get_args(annotation))
-                annotation = args[0]
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            if len(members) == 1:
+                optional = optional or len(members) != len(get_args(annotation))
+                annotation = members[0]
                 continue
         return annotation, optional

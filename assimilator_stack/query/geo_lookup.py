@@ -60,6 +60,6 @@ class Within(Lookup):
         return superset(radius_frag(field.alias, lon, lat, metres, ctx.params), arg)
 
 
-WITHIN = Within()
+WITHIN: Lookup = Within()
 
 __all__ = ["KIND_LOOKUPS", "WITHIN", "GeoValueError", "Within", "kind_permits"]

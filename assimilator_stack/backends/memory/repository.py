@@ -49,6 +49,7 @@ from ...exceptions import (
 )
 from ...fields.schema import INDEX_EXTRAS_KEY
 from ...query.filters import searches
+from ...query.nearness import by_distance, distance_field, knn_field, nearest
 from ...query.python import id_key, matcher, order_fields, ordered
 from ...query.ranking import hit_options, relevance
 from ..redis.plans import _MAX_ROWS_FACT, RedisCore, WriteOp
@@ -280,13 +281,29 @@ class InternalRepository(Repository[M]):
     def _matching(self, query: Query) -> list[tuple[str, M]]:
         """(key, entity) of every match, in the query's order (checked first). Without
         ``order`` the order is the index's: the order entities were last written in."""
+        return [(key, entity) for key, entity, _ in self._scored(query)]
+
+    def _scored(self, query: Query) -> list[tuple[str, M, float | None]]:
+        """``_matching`` with each entity's distance under ``knn`` / ``order(Distance)``."""
         check = matcher(self.core.schema, query.filter)
         order_fields(self.core.schema, query.order)
+        schema = self.core.schema
+        if query.knn is not None:
+            knn_field(schema, query.knn)
+        if query.distance is not None:
+            distance_field(schema, query.distance)
         found: list[tuple[str, M]] = []
         for key in self._keys():
             entity = self._load(key)
             if entity is not None and check(entity):
                 found.append((key, entity))
+        if query.knn is not None or query.distance is not None:
+            by_entity = {id(entity): key for key, entity in found}
+            entities = [e for _, e in found]
+            ranked: list[tuple[M, float | None]] = list(
+                nearest(schema, query.knn, entities) if query.knn is not None
+                else by_distance(schema, query.distance, entities))  # type: ignore[arg-type]
+            return [(by_entity[id(e)], e, d) for e, d in ranked]
         if query.relevance:  # its own relevance (ranking.relevance), most relevant first
             schema = self.core.schema
             found.sort(key=lambda pair: id_key(pair[1]))
@@ -295,7 +312,7 @@ class InternalRepository(Repository[M]):
             by_entity = {id(entity): key for key, entity in found}
             entities = ordered(self.core.schema, [e for _, e in found], query.order)
             found = [(by_entity[id(e)], e) for e in entities]
-        return found
+        return [(key, entity, None) for key, entity in found]
 
     @overload
     def get(self, *specs: SpecOf[M], lazy: Literal[False] = False) -> M: ...
@@ -329,6 +346,12 @@ class InternalRepository(Repository[M]):
         query = collect(specs)
         schema = self.core.schema
         options = hit_options(schema, highlight, summarize, tags, query.only)
+        if query.knn is not None or query.distance is not None:  # the distance is the score
+            end = None if query.limit is None else query.offset + query.limit
+            page = self._scored(query)[query.offset:end]
+            self._watch([key for key, _, _ in page])
+            return [make_hit(schema, query.filter, self._shape(entity, query), score, options)
+                    for _, entity, score in page]
         ranked = bool(searches(query.filter))
         return [make_hit(schema, query.filter, entity,
                          relevance(schema, query.filter, entity) if ranked else None, options)

@@ -34,12 +34,14 @@ from ...exceptions import (
 from ...fields.schema import schema_of
 from ...model import WRITE_OPTIONS
 from ...query.filters import And, Condition, searches
+from ...query.nearness import distance_field, knn_field
 from ...query.ranking import HitOptions
 from ...query.redisearch import CompiledFilter, compile_filter, filter_key
 from .health import IndexHealth, IndexStatus
 from .index import IndexSpec, create, ensure_index, is_missing_index_error
+from .nearness import distance_page, knn_command, knn_keys
 from .protocol import Args, Batch, Call, Exec, Plan, Watch, WatchFailed
-from .replies import keys_with_ttl, search_reply, search_warnings
+from .replies import keys_with_ttl, search_reply, search_warnings, text
 from .scan import CursorScan, OrderedScan
 from .search import (
     Row,
@@ -157,6 +159,8 @@ class Read:
     ranked: list[str] | None = None
     scores: dict[str, float] | None = None
     position: int = 0
+    # order(Distance(...)): every match, ordered in Python (query/nearness.py), then paged.
+    buffer: list[Any] | None = None
 
 
 class RedisCore(Generic[M]):
@@ -371,7 +375,12 @@ class RedisCore(Generic[M]):
              stream: bool = False) -> Read:
         """Check ``specs`` (InvalidQueryError before anything is sent) and start a read."""
         query = collect(specs)
-        keys = self.id_keys(query)
+        near = query.knn is not None or query.distance is not None
+        if query.knn is not None:
+            knn_field(self.schema, query.knn)
+        if query.distance is not None:
+            distance_field(self.schema, query.distance)
+        keys = None if near else self.id_keys(query)
         compiled = None if keys is not None else self.compiled_filter(query)
         sort = self.sort_keys(query.order) if query.order else None
         proj = projection(self.model, query.only) if query.only else None
@@ -386,7 +395,7 @@ class RedisCore(Generic[M]):
                     page=page, skip=0 if exact else query.offset,
                     remaining=None if exact else limit, limit=limit,
                     done=limit == 0, stream=stream,
-                    relevance=keys is None and query.relevance)
+                    relevance=keys is None and (query.relevance or query.knn is not None))
 
     def read_page(self, read: Read, ready: MutableSet[str],
                   watch: bool) -> Plan[list[Any]]:
@@ -403,6 +412,8 @@ class RedisCore(Generic[M]):
         if compiled.matches_nothing:
             read.done = True
             return []
+        if read.query.distance is not None:
+            return (yield from distance_page(self, read, ready, watch))
         if read.relevance:
             return (yield from self.ranked_page(read, ready, watch))
         if watch:  # a unit of work: every entity WATCHed before the search that selects it
@@ -464,12 +475,18 @@ class RedisCore(Generic[M]):
             # A page of an exact filter needs only the first offset+limit of the ranking.
             want = None if not compiled.exact or read.limit is None \
                 else read.query.offset + read.limit
+            def ranking() -> Plan[list[tuple[str, float]]]:
+                spec = read.query.knn
+                if spec is None:
+                    return (yield from self.ranked_keys(compiled, ready, want))
+                return (yield from knn_keys(self, compiled, knn_field(self.schema, spec), spec,
+                                            ready, self.id_sort_key))
+
             if watch:  # a unit of work: ranked again after every key was WATCHed (watching.py)
-                ranked = yield from settled(
-                    self, lambda _attempt, _before: self.ranked_keys(compiled, ready, want),
-                    lambda entry: entry[0])
+                ranked = yield from settled(self, lambda _attempt, _before: ranking(),
+                                            lambda entry: entry[0])
             else:
-                ranked = yield from self.ranked_keys(compiled, ready, want)
+                ranked = yield from ranking()
             read.scores = dict(ranked)
             keys = [key for key, _ in ranked]
             if compiled.exact:
@@ -519,16 +536,14 @@ class RedisCore(Generic[M]):
             # (each try scores every match again: grow fast, never past what matches)
             num = min(total if want is None else max(4 * num, num + 1), total,
                       _MAX_SEARCH_RESULTS)
-        id_numeric = self.schema.id_field.numeric
-        prefix = self.schema.prefix
-
-        def by_id(key: str) -> Any:
-            entity_id = id_of(prefix, key)
-            return float(entity_id) if id_numeric else entity_id
-
-        found.sort(key=lambda pair: by_id(pair[0]))
+        found.sort(key=lambda pair: self.id_sort_key(pair[0]))
         found.sort(key=lambda pair: -pair[1])
         return found
+
+    def id_sort_key(self, key: str) -> Any:
+        """What ties are ordered by: the key's id (numeric ids as numbers)."""
+        entity_id = id_of(self.schema.prefix, key)
+        return float(entity_id) if self.schema.id_field.numeric else entity_id
 
     def hits(self, specs: Sequence[Any], options: HitOptions, ready: MutableSet[str],
              watch: bool) -> Plan[list[Hit[Any]]]:
@@ -546,6 +561,10 @@ class RedisCore(Generic[M]):
             if not read.done:
                 yield from self.close_read(read)
         node = read.query.filter
+        if read.query.knn is not None or read.query.distance is not None:
+            near = read.scores or {}
+            return [make_hit(self.schema, node, e, near.get(self.key_of_entity(e)), options)
+                    for e in found]
         if not searches(node) or read.compiled is None:
             return [make_hit(self.schema, node, e, None, options) for e in found]
         scores = read.scores
@@ -757,6 +776,10 @@ class RedisCore(Generic[M]):
         when Redis decides the filter exactly. Expired keys not yet reclaimed are not
         counted."""
         query = collect(specs)
+        if query.knn is not None:  # how many knn() returns: min(k, matches with a vector)
+            return len((yield from self.select(specs, ready, watch=False)))
+        if query.distance is not None:
+            distance_field(self.schema, query.distance)
         keys = self.id_keys(query)
         if keys is not None:
             found = yield Batch(tuple(("EXISTS", k) for k in keys))
@@ -814,6 +837,13 @@ class RedisCore(Generic[M]):
         compiled = read.compiled
         assert compiled is not None
         yield from self.ensure_index(ready)
+        spec = read.query.knn
+        if spec is not None:  # the k nearest first (nearness.py), documents then read by key
+            command = knn_command(self.index.name, compiled, knn_field(self.schema, spec),
+                                  spec, spec.k + 10, self.query_timeout_ms)
+            # (the query vector is binary: shown as a placeholder)
+            return [f"<float32 blob: {len(arg)} bytes>" if isinstance(arg, bytes) else text(arg)
+                    for arg in command]
         if read.relevance:  # ranked first (ranked_keys), documents then read by key
             return ["FT.SEARCH", self.index.name, compiled.query, *compiled.params_args(),
                     "WITHSCORES", "NOCONTENT", "LIMIT", "0", str(_RANKED_FIRST), "TIMEOUT",
@@ -833,7 +863,8 @@ class RedisCore(Generic[M]):
         ``watch`` (a unit of work) each key is WATCHed before the search that returns it
         (watching.py), as for every read of a unit of work."""
         read = self.read(specs, page=_LIST_PAGE)
-        if watch and read.keys is None:
+        near = read.query.knn is not None or read.query.distance is not None
+        if watch and read.keys is None and not near:
             return (yield from watched_keys(self, read, ready))
         return (yield from self._matching_keys(specs, ready, watch))
 
@@ -845,7 +876,8 @@ class RedisCore(Generic[M]):
             # complete also for entities whose sort values change meanwhile.
             read.sort = None
         compiled = read.compiled
-        if read.keys is not None or (compiled is not None and not compiled.exact):
+        near = read.query.knn is not None or read.query.distance is not None
+        if read.keys is not None or near or (compiled is not None and not compiled.exact):
             found: list[Any] = []
             try:
                 while (page := (yield from self.read_page(read, ready, watch))) or \
