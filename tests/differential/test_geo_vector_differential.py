@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from typing import Annotated, Any, ClassVar
 
@@ -168,7 +169,7 @@ def _separated(data: list[Place], query: list[int]) -> bool:
     spec = Vector(dim=DIM, distance="cosine")
     found = sorted({tuple(p.cos) for p in data if p.cos is not None})
     values = sorted(distance(spec, list(v), query) for v in found)
-    return all(b - a > 1e-5 for a, b in zip(values, values[1:]))
+    return all(b - a > 1e-5 for a, b in itertools.pairwise(values))
 
 
 @settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
