@@ -18,12 +18,13 @@ from .backends.redis.sync_unit_of_work import RedisUnitOfWork
 from .core.hits import Hit
 from .core.lazy import LazyCommand
 from .core.metrics import Avg, Count, CountDistinct, Max, Metric, Min, Sum
-from .core.nearness import Distance, KnnSpecification, knn
+from .core.nearness import Distance
 from .core.repository import Repository
 from .core.retry import retry_on_conflict
 from .core.specs import (
     FilterSpecification,
     JoinSpecification,
+    KnnSpecification,
     OnlySpecification,
     OrderSpecification,
     PaginateSpecification,
@@ -32,6 +33,7 @@ from .core.specs import (
     SpecificationList,
     filter_,
     join,
+    knn,
     only,
     order,
     paginate,

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, MutableSet, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ...core.nearness import KnnSpecification
-from ...core.specs import FilterSpecification
+from ...core.specs import FilterSpecification, KnnSpecification
 from ...documents.projections import project
 from ...exceptions import PartialResultError
 from ...fields.schema import FieldSchema
