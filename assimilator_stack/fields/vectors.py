@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import math
 import struct
+from array import array
 from collections.abc import Sequence
 
 from ..markers import Vector
 
+_F32 = struct.Struct("<f")
+
 
 def float32(value: float) -> float:
     """``value`` rounded to the nearest 32-bit float (as a Python float)."""
-    return struct.unpack("<f", struct.pack("<f", value))[0]  # type: ignore[no-any-return]
+    return _F32.unpack(_F32.pack(value))[0]  # type: ignore[no-any-return]
 
 
 def as_float32(values: Sequence[float]) -> list[float]:
-    return list(struct.unpack(f"<{len(values)}f", struct.pack(f"<{len(values)}f", *values)))
+    return list(array("f", values))
 
 
 def pack(values: Sequence[float]) -> bytes:
@@ -32,13 +35,26 @@ def pack(values: Sequence[float]) -> bytes:
     return struct.pack(f"<{len(values)}f", *values)
 
 
+def _dot(x: Sequence[float], y: Sequence[float]) -> float:
+    f = float32
+    total = 0.0
+    for p, q in zip(x, y):
+        total = f(total + f(p * q))
+    return total
+
+
+def _normalised(x: Sequence[float]) -> list[float]:
+    f = float32
+    norm = f(math.sqrt(_dot(x, x)))
+    return [f(p / norm) for p in x]
+
+
 def distance(spec: Vector, a: Sequence[float], b: Sequence[float]) -> float:
     """The server's distance between ``a`` and ``b`` under ``spec.distance`` (see above)."""
     x, y = as_float32(a), as_float32(b)
     if spec.distance == "l2":
-        return float32(math.fsum((p - q) * (p - q) for p, q in zip(x, y)))
-    dot = math.fsum(p * q for p, q in zip(x, y))
+        diff = [float32(p - q) for p, q in zip(x, y)]
+        return _dot(diff, diff)
     if spec.distance == "ip":
-        return float32(1.0 - dot)
-    norms = math.sqrt(math.fsum(p * p for p in x)) * math.sqrt(math.fsum(q * q for q in y))
-    return float32(1.0 - dot / norms)
+        return float32(1.0 - _dot(x, y))
+    return float32(1.0 - _dot(_normalised(x), _normalised(y)))

@@ -7,7 +7,8 @@
 - ``knn`` on FLAT fields (l2, ip, cosine), alone and hybrid: the same entities in the same
   order, ties by id. Vectors are small integers, so l2 and ip are exact in float32 on both
   sides; cosine distances are kept apart by more than float32 rounding (or exactly equal:
-  duplicated vectors), since the server's SIMD sums round differently in the last bits.
+  duplicated vectors), and their scores compared to float32 precision, since the server's
+  SIMD sums may round differently in the last bit (fields/vectors.py).
 """
 
 from __future__ import annotations
@@ -192,7 +193,12 @@ def test_flat_knn_agrees(data: list[Place], query: list[int], k: int, metric: st
               "radius": [where], "polygon": [where]}[hybrid]
     specs = [*others, knn(metric, [float(x) for x in query], k=k)]
     expected = [(h.entity.id, h.score) for h in twin.hits(*specs)]
-    assert [(h.entity.id, h.score) for h in repo.hits(*specs)] == expected, specs
+    got = [(h.entity.id, h.score) for h in repo.hits(*specs)]
+    assert [i for i, _ in got] == [i for i, _ in expected], specs
+    if metric == "cos":  # float32 rounding may differ in the last bit (module docstring)
+        assert [s for _, s in got] == pytest.approx([s for _, s in expected], rel=1e-6)
+    else:
+        assert got == expected, specs
     assert _ids(repo.filter(*specs)) == [i for i, _ in expected]
     assert repo.count(*specs) == twin.count(*specs) == len(expected)
     window = [*specs, paginate(limit=2, offset=1)]
