@@ -60,7 +60,7 @@ class GeoPoint(BaseModel):
     as the string ``"lon,lat"`` (what a RediSearch GEO attribute reads) and indexed GEO; it
     reads back as a ``GeoPoint``. Longitude -180..180, latitude -85.05112878..85.05112878."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, strict=True)
 
     lon: float
     lat: float
