@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import pytest
 import redis
@@ -29,10 +29,15 @@ from assimilator_stack import (
     AsyncRepository,
     AsyncUnitOfWork,
     Count,
+    Distance,
+    GeoPoint,
+    GeoPolygon,
+    GeoRadius,
     Hit,
     IndexStatus,
     InternalRepository,
     InternalUnitOfWork,
+    KnnSpecification,
     LazyCommand,
     RedisModel,
     RedisRepository,
@@ -40,7 +45,9 @@ from assimilator_stack import (
     Repository,
     Sum,
     UnitOfWork,
+    Vector,
     filter_,
+    knn,
     order,
 )
 
@@ -313,3 +320,36 @@ def test_async_faces_run_as_typed(redis_client: redis.Redis, redis_stack_url: st
         await async_abstract_face(twin, AsyncInternalUnitOfWork(repository=twin))
 
     asyncio.run(main())
+
+
+# -- geo and vectors (issue 12): the specifications' types, and what reads with them return ----
+
+
+class Place(RedisModel):
+    name: str
+    location: GeoPoint | None = None
+    embedding: Annotated[list[float], Vector(dim=2, distance="l2")] | None = None
+
+    class AssimilatorConfig(AssimilatorConfig):
+        key_prefix: ClassVar[str | None] = "typing:place"
+
+
+def geo_vector_face(repo: Repository[Place]) -> None:
+    point = assert_type(GeoPoint(lon=2.35, lat=48.85), GeoPoint)
+    assert_type(point.lon, float)
+    repo.save(Place(name="a", location=point, embedding=[1.0, 2.0]))
+    near = assert_type(GeoRadius(2.35, 48.85, 1, "km"), GeoRadius)
+    shape = assert_type(GeoPolygon([(2.3, 48.8), (2.4, 48.8), (2.4, 48.9)]), GeoPolygon)
+    by = assert_type(-Distance("location", 2.35, 48.85), Distance)
+    nearest = assert_type(knn("embedding", [1.0, 2.0], k=3), KnnSpecification)
+    found = assert_type(repo.filter(filter_(location__within=near), order(by)), list[Place])
+    assert [type(p) for p in found] == [Place]
+    assert_type(repo.filter(filter_(location__within=shape), nearest), list[Place])
+    hits = assert_type(repo.hits(nearest), list[Hit[Place]])
+    assert isinstance(assert_type(hits[0].score, float | None), float)
+    assert_type(repo.count(nearest), int)
+
+
+def test_geo_vector_faces_run_as_typed(redis_client: redis.Redis) -> None:
+    geo_vector_face(RedisRepository(redis_client, Place))
+    geo_vector_face(InternalRepository(model=Place))
