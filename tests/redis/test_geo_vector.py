@@ -238,3 +238,13 @@ def test_explain_shows_the_knn_query(repo: RedisRepository[Shop]) -> None:
     assert "=>[KNN $knn_k @embedding $knn_vec AS __knn]" in command[2]
     twin = InternalRepository(model=Shop)
     assert twin.explain(knn("embedding", [1.0, 0.0, 0.0], k=3))[0] == "FT.SEARCH"
+
+
+def test_knn_with_only_and_bulk_writes(repo: RedisRepository[Shop]) -> None:
+    query = [9.0, 0.0, 0.0]
+    names = repo.filter(knn("embedding", query, k=2), only("name"))
+    assert [s.name for s in names] == ["shop 9", "shop 8"]
+    assert repo.update(knn("embedding", query, k=3), price=0) == 3
+    assert sorted(s.id for s in repo.filter(filter_(price=0))) == ["s0", "s7", "s8", "s9"]
+    assert repo.delete(filter_(kind="food"), knn("embedding", query, k=2)) == 2  # s8, s6
+    assert sorted(ids(repo.filter(filter_(kind="food")))) == ["s0", "s10", "s2", "s4"]
