@@ -2,9 +2,10 @@
 the k nearest, ties by id (docs/queries.md "Vectors").
 
 The server's KNN returns its K best, ties at the K-th distance in no stated order, so the
-plan asks for K = k + a margin and asks again for more when the reply ends inside a tie; a
-filter RediSearch cannot decide exactly (a Python check left) selects candidates, and K grows
-until k of them pass the check or no candidate is left.
+plan asks for K = k + 1 and asks again for more when the reply ends inside a tie (the k+1-th
+as far as the k-th); a filter RediSearch cannot decide exactly (a Python check left) selects
+candidates, and K grows until k of them pass the check or no candidate is left. Each row
+carries its document (``$``, exact JSON), so a page needs no second round trip.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
 
 SCORE_FIELD = "__knn"
 # The reply must reach past the k-th distance to know every tie at it.
-_MARGIN = 10
+_MARGIN = 1
+DOCUMENT_FIELD = "$"
 # FT.SEARCH returns at most the server's MAXSEARCHRESULTS rows (10000 on Redis Stack).
 _MAX_K = 10000
 
@@ -49,26 +51,31 @@ def knn_command(index: str, compiled: CompiledFilter, field: FieldSchema,
     if spec.ef_runtime is not None:
         params += ["knn_ef", str(spec.ef_runtime)]
     return ("FT.SEARCH", index, query, "PARAMS", str(len(params)), *params,
-            "SORTBY", SCORE_FIELD, "ASC", "RETURN", "1", SCORE_FIELD, "LIMIT", "0", str(num),
+            "SORTBY", SCORE_FIELD, "ASC", "RETURN", "2", SCORE_FIELD, DOCUMENT_FIELD,
+            "LIMIT", "0", str(num),
             "TIMEOUT", str(timeout_ms), "DIALECT", "2")
 
 
-def knn_reply(reply: Any) -> list[tuple[str, float]]:
+def knn_reply(reply: Any, documents: dict[str, Any]) -> list[tuple[str, float]]:
     """(key, distance) of each row, the distance as the server's float32 (its reply shows
-    12 digits: enough to give the float32 back exactly)."""
+    12 digits: enough to give the float32 back exactly); each row's document goes into
+    ``documents`` by key."""
     _, rows = search_reply(reply)
     found: list[tuple[str, float]] = []
     for key, fields in rows:
-        if fields is None or fields.get(SCORE_FIELD) is None:
+        if fields is None or fields.get(SCORE_FIELD) is None \
+                or fields.get(DOCUMENT_FIELD) is None:
             continue  # an expired key not yet reclaimed
         found.append((key, float32(float(text(fields[SCORE_FIELD])))))
+        documents[key] = fields[DOCUMENT_FIELD]
     return found
 
 
 def knn_keys(core: RedisCore[Any], compiled: CompiledFilter, field: FieldSchema,
-             spec: KnnSpecification, ready: MutableSet[str],
-             by_id: Callable[[str], Any]) -> Plan[list[tuple[str, float]]]:
-    """(key, distance) of the k nearest matches, nearest first, ties by id."""
+             spec: KnnSpecification, ready: MutableSet[str], by_id: Callable[[str], Any],
+             documents: dict[str, Any]) -> Plan[list[tuple[str, float]]]:
+    """(key, distance) of the k nearest matches, nearest first, ties by id (their documents,
+    as the search read them, into ``documents``)."""
     k = spec.k
     num = min(k + _MARGIN if compiled.exact else 2 * k + _MARGIN, _MAX_K)
     while True:
@@ -76,8 +83,9 @@ def knn_keys(core: RedisCore[Any], compiled: CompiledFilter, field: FieldSchema,
                               core.query_timeout_ms)
         reply = yield from core.run_query(ready, command)
         check_complete(search_warnings(reply), command)
-        found = knn_reply(reply)
-        kept = found if compiled.exact else (yield from _passing(core, compiled, found))
+        documents.clear()
+        found = knn_reply(reply, documents)
+        kept = found if compiled.exact else _passing(core, compiled, found, documents)
         kept = _by_distance_then_id(kept, by_id)
         exhausted = len(found) < num
         if exhausted or (len(kept) >= k and kept[k - 1][1] < found[-1][1]):
@@ -91,11 +99,11 @@ def knn_keys(core: RedisCore[Any], compiled: CompiledFilter, field: FieldSchema,
 
 
 def _passing(core: RedisCore[Any], compiled: CompiledFilter,
-             found: Sequence[tuple[str, float]]) -> Plan[list[tuple[str, float]]]:
+             found: Sequence[tuple[str, float]], documents: dict[str, Any]
+             ) -> list[tuple[str, float]]:
     """The candidates whose entities pass the filter's Python check."""
-    entities = yield from core.fetch_keys([key for key, _ in found], None, False)
-    passing = {core.key_of_entity(e) for e in entities if compiled.residual(e)}
-    return [(key, score) for key, score in found if key in passing]
+    return [(key, score) for key, score in found
+            if compiled.residual(core.codec.load(key, documents[key]))]
 
 
 def _by_distance_then_id(pairs: Sequence[tuple[str, float]], by_id: Callable[[str], Any]

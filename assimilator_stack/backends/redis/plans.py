@@ -161,6 +161,8 @@ class Read:
     position: int = 0
     # order(Distance(...)): every match, ordered in Python (query/nearness.py), then paged.
     buffer: list[Any] | None = None
+    # knn(...): the documents its search returned, by key (read with the ranking).
+    documents: dict[str, Any] | None = None
 
 
 class RedisCore(Generic[M]):
@@ -479,8 +481,9 @@ class RedisCore(Generic[M]):
                 spec = read.query.knn
                 if spec is None:
                     return (yield from self.ranked_keys(compiled, ready, want))
+                read.documents = {}
                 return (yield from knn_keys(self, compiled, knn_field(self.schema, spec), spec,
-                                            ready, self.id_sort_key))
+                                            ready, self.id_sort_key, read.documents))
 
             if watch:  # a unit of work: ranked again after every key was WATCHed (watching.py)
                 ranked = yield from settled(self, lambda _attempt, _before: ranking(),
@@ -496,6 +499,13 @@ class RedisCore(Generic[M]):
         while read.position < len(read.ranked):
             batch = read.ranked[read.position:read.position + read.page]
             read.position += len(batch)
+            docs = read.documents
+            if docs is not None and not watch and read.projection is None and compiled.exact:
+                # knn: the documents came with the ranking (after a WATCH they are read again)
+                found = self.codec.load_all((key, docs[key]) for key in batch)
+                if found:
+                    return found
+                continue
             if compiled.exact:
                 found = yield from self.fetch_keys(batch, read.projection, watch)
                 if found:
@@ -840,7 +850,7 @@ class RedisCore(Generic[M]):
         spec = read.query.knn
         if spec is not None:  # the k nearest first (nearness.py), documents then read by key
             command = knn_command(self.index.name, compiled, knn_field(self.schema, spec),
-                                  spec, spec.k + 10, self.query_timeout_ms)
+                                  spec, spec.k + 1, self.query_timeout_ms)
             # (the query vector is binary: shown as a placeholder)
             return [f"<float32 blob: {len(arg)} bytes>" if isinstance(arg, bytes) else text(arg)
                     for arg in command]
