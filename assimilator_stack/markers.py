@@ -94,11 +94,14 @@ class Vector:
         if len(value) != self.dim:
             raise ValueError(f"a Vector(dim={self.dim}) holds exactly {self.dim} numbers, got "
                              f"{len(value)}")
-        for i, x in enumerate(value):
-            if not math.isfinite(x):
-                raise ValueError(f"a vector holds finite numbers; element {i} is {x!r}")
-            if abs(x) > _FLOAT32_MAX:
-                raise ValueError(f"element {i} ({x!r}) does not fit in a 32-bit float")
+        # (C loops first: this runs for every entity read; elements are floats by now, each
+        # at most float32's maximum, so their sum cannot overflow)
+        if value and not (math.isfinite(sum(value)) and max(map(abs, value)) <= _FLOAT32_MAX):
+            for i, x in enumerate(value):
+                if not math.isfinite(x):
+                    raise ValueError(f"a vector holds finite numbers; element {i} is {x!r}")
+                if abs(x) > _FLOAT32_MAX:
+                    raise ValueError(f"element {i} ({x!r}) does not fit in a 32-bit float")
         if self.distance == "cosine" and not any(value):
             raise ValueError("a cosine vector cannot be all zeros (it has no direction)")
         return value
