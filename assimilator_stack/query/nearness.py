@@ -5,6 +5,7 @@ repository ranks KNN on the server and distances here."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -77,12 +78,22 @@ def knn_field(schema: ModelSchema, spec: Nearest) -> FieldSchema:
 
 
 def geo_distance(field: FieldSchema, spec: DistanceOrder, entity: Any) -> float | None:
-    """Metres from the entity's stored position to the spec's point (None: no position)."""
+    """Metres from the entity's stored position to the spec's point, rounded to the
+    centimetre as the server's ``geodistance()`` rounds it (None: no position)."""
     values = values_at(entity, field)
     if not values:
         return None
     lon, lat = point_of(values[0])
-    return haversine_m(lon, lat, spec.lon, spec.lat)
+    return centimetres(haversine_m(lon, lat, spec.lon, spec.lat))
+
+
+def centimetres(metres: float) -> float:
+    """C's ``round(metres * 100) / 100`` (halves away from zero; ``metres`` >= 0)."""
+    scaled = metres * 100
+    whole = math.floor(scaled)
+    if scaled - whole >= 0.5:  # exact: a double minus its floor
+        whole += 1
+    return whole / 100
 
 
 def vector_distance(field: FieldSchema, spec: Nearest, entity: Any) -> float | None:

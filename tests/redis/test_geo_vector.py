@@ -139,12 +139,18 @@ def test_order_by_distance(repo: RedisRepository[Shop]) -> None:
         == ["s6", "s2"]
     hits = repo.hits(order(here), paginate(limit=3))
     assert [h.entity.id for h in hits] == ["s4", "s5", "s3"]
-    for hit, steps in zip(hits, (0.1, 0.9, 1.1)):
-        assert hit.score == pytest.approx(steps * STEP * DEGREE_M, rel=1e-6)
+    for hit, steps in zip(hits, (0.1, 0.9, 1.1)):  # metres, to the centimetre
+        assert hit.score == pytest.approx(steps * STEP * DEGREE_M, abs=0.005)
+        assert hit.score == round(hit.score, 2)
     # ties (two stores equally far) come by id
     tie = Distance("location", LON0, LAT0 + 4.5 * STEP)
     assert ids(repo.filter(order(tie), paginate(limit=2))) == ["s4", "s5"]
     assert ids(repo.filter(only("name"), order(here), paginate(limit=1))) == ["s4"]
+    # a window past the shops with a position reaches the one without
+    assert ids(repo.filter(order(here), paginate(limit=3, offset=9))) == ["s9", "s10"]
+    assert ids(repo.filter(filter_(kind="food"), order(-here), paginate(limit=9))) == [
+        "s0", "s8", "s2", "s6", "s4", "s10"]
+    assert "geodistance(@location," in " ".join(repo.explain(order(here), paginate(limit=3)))
 
 
 def test_knn_nearest_first_with_distances(repo: RedisRepository[Shop]) -> None:

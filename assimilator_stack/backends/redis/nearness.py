@@ -13,17 +13,28 @@ from __future__ import annotations
 from collections.abc import Callable, MutableSet, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ...core.specs import FilterSpecification, KnnSpecification
+from ...core.nearness import Distance
+from ...core.specs import FilterSpecification, KnnSpecification, only, order, paginate
 from ...documents.projections import project
 from ...exceptions import PartialResultError
+from ...fields.geo import stored_form
 from ...fields.schema import FieldSchema
 from ...fields.vectors import float32, pack
-from ...query.filters import And
-from ...query.nearness import by_distance
+from ...query.filters import And, Condition, and_
+from ...query.nearness import by_distance, distance_field
 from ...query.redisearch import CompiledFilter
 from .protocol import Plan
 from .replies import search_reply, search_warnings, text
-from .search import check_complete
+from .search import (
+    KEY_FIELD,
+    aggregate,
+    aggregate_rows,
+    check_complete,
+    row_key,
+    row_value,
+    sort_keys,
+    string_literal,
+)
 
 if TYPE_CHECKING:
     from .plans import Read, RedisCore
@@ -113,33 +124,92 @@ def _by_distance_then_id(pairs: Sequence[tuple[str, float]], by_id: Callable[[st
     return out
 
 
+DISTANCE_FIELD = "__dist"
+_BEYOND_EARTH = 100_000_000  # metres: more than any distance on Earth
+
+
+def distance_steps(field: FieldSchema, spec: Distance, id_attribute: str, want: int
+                   ) -> tuple[str, ...]:
+    """The FT.AGGREGATE pipeline of the ``want`` matches with a position, nearest (farthest)
+    first, ties by id: ``geodistance()`` of each row's stored ``"lon,lat"`` (a JSON null
+    gives NaN, which ``exists()`` keeps and ``<`` drops: RediSearch 2.10's ``>=``, ``<=`` and
+    ``==`` keep it). Keys and positions are loaded for every
+    match (dead keys dropped first, so a page is never short because of them)."""
+    centre = string_literal(stored_form(spec.lon, spec.lat))
+    alias = f"@{field.alias}"
+    return ("LOAD", "2", f"@{KEY_FIELD}", alias,
+            "FILTER", f"exists(@{KEY_FIELD}) && exists({alias})",
+            "APPLY", f"geodistance({alias},{centre})", "AS", DISTANCE_FIELD,
+            "FILTER", f"@{DISTANCE_FIELD} < {_BEYOND_EARTH}",
+            "SORTBY", "4", f"@{DISTANCE_FIELD}", "DESC" if spec.descending else "ASC",
+            f"@{id_attribute}", "ASC", "MAX", str(want))
+
+
 def distance_page(core: RedisCore[Any], read: Read, ready: MutableSet[str], watch: bool
                   ) -> Plan[list[Any]]:
-    """The next entities of a read in ``order(Distance(...))``: every match is read once (by
-    the filter alone: in a unit of work, WATCHed as every read), ordered by its distance
-    from the stored position (query/nearness.py, the twin's function), then handed out a
-    page at a time. A ``within`` filter keeps that read small."""
+    """The next entities of a read in ``order(Distance(...))``, nearest first, ties by id,
+    those without a position last. A window (``paginate``, ``get``) of an exact filter
+    outside a unit of work is sorted by the server (``geodistance``, the same rounding as
+    query/nearness.py); otherwise every match is read once and ordered in Python (the
+    twin's function), then handed out a page at a time."""
     if read.buffer is None:
-        assert read.query.distance is not None
-        inner = core.read([FilterSpecification(read.query.filter or And(()))])
-        found: list[Any] = []
-        try:
-            while True:
-                page = yield from core.read_page(inner, ready, watch)
-                if not page and inner.done:
-                    break
-                found += page
-        finally:
-            if not inner.done:
-                yield from core.close_read(inner)
-        ranked = by_distance(core.schema, read.query.distance, found)
-        end = None if read.limit is None else read.query.offset + read.limit
-        ranked = ranked[read.query.offset:end]
+        spec = read.query.distance
+        compiled = read.compiled
+        assert spec is not None and compiled is not None
+        want = None if read.limit is None else read.query.offset + read.limit
+        max_rows = yield from core.max_rows(ready)
+        if want is not None and compiled.exact and not watch \
+                and (max_rows is None or want <= max_rows):
+            ranked = yield from _sorted_by_server(core, read, spec, want, ready)
+        else:
+            ranked = yield from _sorted_here(core, read, spec, ready, watch)
         read.scores = {core.key_of_entity(e): d for e, d in ranked if d is not None}
-        only = read.query.only
-        read.buffer = [e if only is None else project(e, only) for e, _ in ranked]
+        read.buffer = [e for e, _ in ranked[read.query.offset:]]
     batch = read.buffer[read.position:read.position + read.page]
     read.position += len(batch)
     if read.position >= len(read.buffer):
         read.done = True
     return batch
+
+
+def _sorted_by_server(core: RedisCore[Any], read: Read, spec: Distance, want: int,
+                      ready: MutableSet[str]) -> Plan[list[tuple[Any, float | None]]]:
+    compiled = read.compiled
+    assert compiled is not None
+    field = distance_field(core.schema, spec)
+    id_attribute = sort_keys(core.schema, ())[0].attribute
+    command = aggregate(core.index.name, compiled.query, compiled.params_args(),
+                        distance_steps(field, spec, id_attribute, want), core.query_timeout_ms)
+    rows, warnings = aggregate_rows((yield from core.run_query(ready, command)))
+    check_complete(warnings, command)
+    scores = {row_key(r): float(text(row_value(r, DISTANCE_FIELD))) for r in rows}
+    found = yield from core.fetch_keys(list(scores), read.projection, False)
+    ranked: list[tuple[Any, float | None]] = [(e, scores[core.key_of_entity(e)]) for e in found]
+    if len(rows) < want and field.optional:  # then those without a position, by id
+        nothing_there = and_(*( [read.query.filter] if read.query.filter else []),
+                             Condition(field.name, "isnull", True))
+        specs: list[Any] = [FilterSpecification(nothing_there), order("id"),
+                            paginate(limit=want - len(rows))]
+        if read.query.only is not None:
+            specs.append(only(*read.query.only))
+        ranked += [(e, None) for e in (yield from core.select(specs, ready, False))]
+    return ranked
+
+
+def _sorted_here(core: RedisCore[Any], read: Read, spec: Distance, ready: MutableSet[str],
+                 watch: bool) -> Plan[list[tuple[Any, float | None]]]:
+    inner = core.read([FilterSpecification(read.query.filter or And(()))])
+    found: list[Any] = []
+    try:
+        while True:
+            page = yield from core.read_page(inner, ready, watch)
+            if not page and inner.done:
+                break
+            found += page
+    finally:
+        if not inner.done:
+            yield from core.close_read(inner)
+    ranked = by_distance(core.schema, spec, found)
+    end = None if read.limit is None else read.query.offset + read.limit
+    only_fields = read.query.only
+    return [(e if only_fields is None else project(e, only_fields), d) for e, d in ranked[:end]]

@@ -39,7 +39,7 @@ from ...query.ranking import HitOptions
 from ...query.redisearch import CompiledFilter, compile_filter, filter_key
 from .health import IndexHealth, IndexStatus
 from .index import IndexSpec, create, ensure_index, is_missing_index_error
-from .nearness import distance_page, knn_command, knn_keys
+from .nearness import distance_page, distance_steps, knn_command, knn_keys
 from .protocol import Args, Batch, Call, Exec, Plan, Watch, WatchFailed
 from .replies import keys_with_ttl, search_reply, search_warnings, text
 from .scan import CursorScan, OrderedScan
@@ -854,6 +854,13 @@ class RedisCore(Generic[M]):
             # (the query vector is binary: shown as a placeholder)
             return [f"<float32 blob: {len(arg)} bytes>" if isinstance(arg, bytes) else text(arg)
                     for arg in command]
+        distance = read.query.distance
+        if distance is not None and read.limit is not None and compiled.exact:
+            steps = distance_steps(distance_field(self.schema, distance), distance,
+                                   sort_keys(self.schema, ())[0].attribute,
+                                   read.query.offset + read.limit)
+            return list(aggregate(self.index.name, compiled.query, compiled.params_args(),
+                                  steps, self.query_timeout_ms))
         if read.relevance:  # ranked first (ranked_keys), documents then read by key
             return ["FT.SEARCH", self.index.name, compiled.query, *compiled.params_args(),
                     "WITHSCORES", "NOCONTENT", "LIMIT", "0", str(_RANKED_FIRST), "TIMEOUT",
