@@ -1,4 +1,4 @@
-"""The Redis plans (redis_/core.py, scan.py, watching.py) driven by replies written by hand, in
+"""The Redis plans (backends/redis: plans.py, scan.py, watching.py) driven by replies written by hand, in
 every shape a client may get them (RESP2 / RESP3, bytes / str): which requests each operation
 makes, in which order, and what it makes of the replies. No server (tests/support/scripted.py).
 """
