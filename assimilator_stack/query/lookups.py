@@ -14,34 +14,29 @@ their value; UUIDs as their canonical string; bools as bools.
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
-import math
 import re
 import string
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..exceptions import InvalidQueryError
+from ..fields.base import EQUALITY, ORDER, PATTERN, SEARCH
+from ..fields.base import MAX_EXACT_INT as MAX_EXACT_INT
+from ..fields.base import ArgumentError as ArgumentError
 from ..fields.schema import NULLS_ATTRIBUTE, FieldSchema, ModelSchema
-from ..fields.values import date_key, datetime_key, lower, split_key
+from ..fields.text import str_arg
+from ..fields.values import lower, split_key
 from . import syntax
 from .filters import Condition
 from .syntax import ALL, NONE, Frag, Params
 
-# RediSearch keeps numbers as doubles: integers past 2**53 cannot be told apart.
-MAX_EXACT_INT = 2**53
 # The server's MINPREFIX (default 2, in bytes): a shorter prefix/suffix/infix matches nothing.
 MIN_WILDCARD_BYTES = 2
 # RediSearch keeps the first 128 bytes of a full-text word.
 MAX_TOKEN_BYTES = 128
 _REPR_LIMIT = 60
-
-
-class ArgumentError(Exception):
-    """An argument a lookup cannot take (turned into InvalidQueryError with the context)."""
 
 
 @dataclass
@@ -76,29 +71,19 @@ def superset(frag: Frag, residual: Any) -> Compiled:
 # -- values as keys ---------------------------------------------------------------------------
 
 
-def _float(value: int | float) -> float:
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf if value > 0 else -math.inf
-
-
 def value_key(field: FieldSchema, value: Any) -> Any:
     """A stored value as lookups compare it (see the module docstring)."""
     if isinstance(value, enum.Enum):
         value = value.value
-    kind = field.kind
-    if kind == "datetime":
-        return datetime_key(value)
-    if kind == "date":
-        return _float(date_key(value))
-    if kind == "uuid":
-        return str(value)
-    if kind == "bool":
-        return bool(value)
-    if field.numeric:
-        return _float(value)
-    return value
+    return field.kind_obj.value_key(value)
+
+
+def order_key(field: FieldSchema, value: Any) -> Any:
+    """A stored value in its exact order (numbers exactly: as doubles 2**53 and 2**53 + 1
+    would tie)."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    return field.kind_obj.order_key(value)
 
 
 def keys_of(field: FieldSchema, values: Iterable[Any]) -> list[Any]:
@@ -114,91 +99,14 @@ def _short(value: Any) -> str:
 
 def describe(field: FieldSchema) -> str:
     """``str``, ``list of number``, ``Text() str``, ``enum Color`` ..."""
-    kind: str = field.kind
-    if kind == "enum":
-        kind = f"enum {field.python_type.__name__}"
-    if field.text is not None:
-        kind = f"Text() {kind}"
-    return f"list of {kind}" if field.multi else kind
-
-
-def _number_arg(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ArgumentError("expected a number (int or float; not bool)")
-    if isinstance(value, float) and math.isnan(value):
-        raise ArgumentError("NaN is not allowed (it equals nothing)")
-    if isinstance(value, int) and abs(value) > MAX_EXACT_INT:
-        raise ArgumentError(
-            "ints beyond ±2**53 are not allowed: RediSearch keeps numbers as doubles and "
-            "could not tell them apart"
-        )
-    return float(value)
-
-
-def _str_arg(value: Any) -> str:
-    if isinstance(value, enum.Enum) and isinstance(value.value, str):
-        value = value.value
-    if not isinstance(value, str):
-        raise ArgumentError(f"expected a str, got {type(value).__name__}")
-    if "\x00" in value:
-        raise ArgumentError("a NUL character cannot be matched by RediSearch")
-    return value
-
-
-def _enum_arg(field: FieldSchema, value: Any) -> Any:
-    enum_cls: type[enum.Enum] = field.python_type
-    member: enum.Enum | None = None
-    if isinstance(value, enum_cls):
-        member = value
-    elif not isinstance(value, (enum.Enum, bool)):
-        for candidate in enum_cls:
-            same_type = type(candidate.value) is type(value) or (
-                isinstance(candidate.value, (int, float)) and isinstance(value, (int, float))
-            )
-            if same_type and candidate.value == value:
-                member = candidate
-                break
-    if member is None:
-        allowed = ", ".join(repr(m.value) for m in enum_cls)
-        raise ArgumentError(
-            f"expected a member of {enum_cls.__name__} or one of its values ({allowed})"
-        )
-    return value_key(field, member)
+    return field.describe()
 
 
 def scalar_arg(field: FieldSchema, value: Any) -> Any:
     """Check one value against the field's kind; return its key."""
-    kind = field.kind
     if value is None:
         raise ArgumentError("None is not a value here (use isnull=True)")
-    if kind == "str":
-        return _str_arg(value)
-    if kind == "number":
-        return _number_arg(value)
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise ArgumentError(f"expected True or False, got {type(value).__name__}")
-        return value
-    if kind == "datetime":
-        if not isinstance(value, dt.datetime):
-            raise ArgumentError("expected a datetime (a naive one is taken as UTC)")
-        return value_key(field, value)
-    if kind == "date":
-        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-            raise ArgumentError("expected a date (not a datetime)")
-        return value_key(field, value)
-    if kind == "uuid":
-        if isinstance(value, uuid.UUID):
-            return str(value)
-        if isinstance(value, str):
-            try:
-                return str(uuid.UUID(value))
-            except ValueError:
-                raise ArgumentError("expected a UUID or its string") from None
-        raise ArgumentError("expected a UUID or its string")
-    if kind == "enum":
-        return _enum_arg(field, value)
-    raise ArgumentError(f"fields of kind {kind} cannot be compared")  # pragma: no cover
+    return field.kind_obj.check(value)
 
 
 def _collection(value: Any) -> list[Any]:
@@ -209,7 +117,7 @@ def _collection(value: Any) -> list[Any]:
 
 def _fold(field: FieldSchema, key: Any) -> Any:
     """Case-insensitive str fields compare lower-cased strings."""
-    return lower(key) if field.kind == "str" and not field.case_sensitive else key
+    return lower(key) if field.lower_copy else key
 
 
 # -- RediSearch fragments shared by lookups ---------------------------------------------------
@@ -233,11 +141,8 @@ def equal_any(field: FieldSchema, keys: Sequence[Any], params: Params) -> Frag:
         return NONE
     if field.numeric:
         return syntax.disj(syntax.numeric(field.alias, params, k, k) for k in keys)
-    if field.kind == "bool":
-        return syntax.tag(field.alias, ["true" if k else "false" for k in keys], params)
-    if field.kind == "str" and not field.case_sensitive:
-        return syntax.tag(field.lower_alias, list(keys), params)
-    return syntax.tag(field.alias, [str(k) for k in keys], params)
+    alias = field.lower_alias if field.lower_copy else field.alias
+    return syntax.tag(alias, [field.kind_obj.tag_text(k) for k in keys], params)
 
 
 def compiled(frag: Frag, is_exact: bool, residual: Any) -> Compiled:
@@ -289,9 +194,11 @@ class Lookup:
 
     name: str
     allowed: str = "every field"
+    # The lookup family (fields/base.py) a field's kind must take; None: every field.
+    needs: str | None = None
 
     def allows(self, field: FieldSchema) -> bool:
-        return True
+        return self.needs is None or self.needs in field.abilities
 
     def resolve(self, field: FieldSchema, value: Any) -> tuple[Lookup, Any]:
         """The lookup that really applies (``eq=None`` is ``isnull=True``) and its argument."""
@@ -315,6 +222,7 @@ class Lookup:
 
 class Eq(Lookup):
     name = "eq"
+    needs = EQUALITY
 
     def resolve(self, field: FieldSchema, value: Any) -> tuple[Lookup, Any]:
         if value is None:
@@ -332,7 +240,7 @@ class Eq(Lookup):
         return any(_fold(field, k) == arg for k in keys)
 
     def compile(self, field: FieldSchema, arg: Any, ctx: CompileContext) -> Compiled:
-        if field.kind == "datetime":
+        if field.kind_obj.wide_keys:
             return compiled(*datetime_condition(field, "eq", arg, ctx.params), arg)
         return exact(equal_any(field, [arg], ctx.params))
 
@@ -369,13 +277,11 @@ class Negated(Lookup):
 
 class Compare(Lookup):
     allowed = "number, datetime, date and numeric enum fields"
+    needs = ORDER
 
     def __init__(self, name: Literal["gt", "gte", "lt", "lte"]) -> None:
         self.name = name
         self.op = name
-
-    def allows(self, field: FieldSchema) -> bool:
-        return field.numeric
 
     def prepare(self, field: FieldSchema, value: Any) -> Any:
         return scalar_arg(field, value)
@@ -392,7 +298,7 @@ class Compare(Lookup):
 
     def compile(self, field: FieldSchema, arg: Any, ctx: CompileContext) -> Compiled:
         op, p = self.name, ctx.params
-        if field.kind == "datetime":
+        if field.kind_obj.wide_keys:
             return compiled(*datetime_condition(field, self.op, arg, p), arg)
         if op in ("gt", "gte"):
             frag = syntax.numeric(field.alias, p, low=arg, low_open=op == "gt")
@@ -404,9 +310,7 @@ class Compare(Lookup):
 class Between(Lookup):
     name = "between"
     allowed = Compare.allowed
-
-    def allows(self, field: FieldSchema) -> bool:
-        return field.numeric
+    needs = ORDER
 
     def prepare(self, field: FieldSchema, value: Any) -> Any:
         if isinstance(value, (set, frozenset)):
@@ -422,7 +326,7 @@ class Between(Lookup):
 
     def compile(self, field: FieldSchema, arg: Any, ctx: CompileContext) -> Compiled:
         low, high = arg
-        if field.kind == "datetime":
+        if field.kind_obj.wide_keys:
             if field.multi:  # one value must be in both bounds: one range (see Compare)
                 frag = syntax.numeric(field.alias, ctx.params, low=float(low), high=float(high))
                 in_range = max(abs(low), abs(high)) < MAX_EXACT_INT
@@ -441,6 +345,7 @@ class InArg:
 
 class In(Lookup):
     name = "in"
+    needs = EQUALITY
 
     def prepare(self, field: FieldSchema, value: Any) -> Any:
         keys: list[Any] = []
@@ -460,7 +365,7 @@ class In(Lookup):
 
     def compile(self, field: FieldSchema, arg: Any, ctx: CompileContext) -> Compiled:
         is_exact = True
-        if field.kind == "datetime":
+        if field.kind_obj.wide_keys:
             frags = []
             for key in arg.keys:
                 frag, key_exact = datetime_condition(field, "eq", key, ctx.params)
@@ -475,6 +380,7 @@ class In(Lookup):
 
 class All(Lookup):
     name = "all"
+    needs = EQUALITY
 
     def prepare(self, field: FieldSchema, value: Any) -> Any:
         return tuple(dict.fromkeys(_fold(field, scalar_arg(field, v)) for v in _collection(value)))
@@ -484,7 +390,7 @@ class All(Lookup):
         return all(a in have for a in arg)
 
     def compile(self, field: FieldSchema, arg: Any, ctx: CompileContext) -> Compiled:
-        if field.kind == "datetime":
+        if field.kind_obj.wide_keys:
             parts = [datetime_condition(field, "eq", a, ctx.params) for a in arg]
             return compiled(syntax.conj(f for f, _ in parts), all(e for _, e in parts), arg)
         return exact(syntax.conj(equal_any(field, [a], ctx.params) for a in arg))
@@ -492,12 +398,13 @@ class All(Lookup):
 
 class Is(Lookup):
     name = "is"
+    needs = EQUALITY
 
     def resolve(self, field: FieldSchema, value: Any) -> tuple[Lookup, Any]:
         if value is None:
             return ISNULL, True
         if isinstance(value, bool):
-            if field.kind != "bool":
+            if not field.kind_obj.boolean:
                 raise ArgumentError("is=True/False applies to bool fields; use is=None here")
             return EQ, value
         raise ArgumentError("expected True, False or None")
@@ -540,10 +447,8 @@ def _wildcard(field: FieldSchema, text: str, insensitive: bool, where: Literal[
 
 class StringLookup(Lookup):
     allowed = "str fields"
+    needs = PATTERN
     insensitive: bool = False
-
-    def allows(self, field: FieldSchema) -> bool:
-        return field.stringy
 
     def folds(self, field: FieldSchema) -> bool:
         return self.insensitive or not field.case_sensitive
@@ -562,7 +467,7 @@ class Affix(StringLookup):
         self.insensitive = insensitive
 
     def prepare(self, field: FieldSchema, value: Any) -> Any:
-        return self.fold(field, _str_arg(value))
+        return self.fold(field, str_arg(value))
 
     def test(self, field: FieldSchema, keys: list[Any], arg: Any) -> bool:
         for key in keys:
@@ -636,7 +541,7 @@ class Like(StringLookup):
     def prepare(self, field: FieldSchema, value: Any) -> Any:
         if isinstance(value, LikePattern):
             return value
-        return parse_like(self.fold(field, _str_arg(value)))
+        return parse_like(self.fold(field, str_arg(value)))
 
     def test(self, field: FieldSchema, keys: list[Any], arg: Any) -> bool:
         return any(arg.regex.fullmatch(self.fold(field, k)) for k in keys)
@@ -885,9 +790,7 @@ class Search(Lookup):
 
     name = "search"
     allowed = "Text() fields"
-
-    def allows(self, field: FieldSchema) -> bool:
-        return field.text is not None
+    needs = SEARCH
 
     def prepare(self, field: FieldSchema, value: Any) -> Any:
         if isinstance(value, SearchQuery):
