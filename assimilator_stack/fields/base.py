@@ -60,6 +60,9 @@ class FieldKind:
     # Keys are exact ints that a double may round (datetimes as epoch µs): equality and
     # ranges go through the residual attribute (query/lookups/comparisons.py).
     wide_keys: ClassVar[bool] = False
+    # Values have an order ``order()`` can sort by (a vector has none): otherwise the field is
+    # never sortable, and declaring it so is refused.
+    sortable: ClassVar[bool] = True
 
     def __init__(self, python_type: Any) -> None:
         self.python_type = python_type

@@ -77,6 +77,7 @@ def walk(
         new_list_after = list_after | {len(here) - 1} if is_list else list_after
         field_multi = multi or is_list
         field_optional = optional or is_optional
+        own = override
         override = _merged(override, inherited)
         if claimed is None and isinstance(inner, type) and issubclass(inner, BaseModel):
             if text is not None:
@@ -108,9 +109,12 @@ def walk(
         # A list sorts by its smallest element ascending and its largest descending (kept
         # under __idx): by default for numbers and dates (two numbers per document); lists of
         # other kinds when declared Indexed(sortable=True).
-        sortable_default = not field_multi or kind.numeric
+        sortable_default = kind.sortable and (not field_multi or kind.numeric)
+        if not kind.sortable and own is not None and own.sortable:
+            raise TypeError(f"{model.__name__}.{name}: {kind.describe()} fields cannot be "
+                            "sorted (remove sortable=True)")
         sortable = sortable_default if override is None or override.sortable is None else (
-            override.sortable
+            override.sortable and kind.sortable
         )
         case_sensitive = (
             True if override is None or override.case_sensitive is None

@@ -57,6 +57,11 @@ class ModelSchema:
                 f"order({name!r}): {model} has no indexed field {name!r}; sortable fields: "
                 f"{allowed}"
             )
+        if not field.kind_obj.sortable:
+            raise InvalidQueryError(
+                f"order({name!r}): {model}.{field.name} is a {field.describe()} field, which "
+                f"has no order; sortable fields: {allowed}"
+            )
         if not field.sortable and field.multi and not field.numeric:
             raise InvalidQueryError(
                 f"order({name!r}): {model}.{field.name} is a list of {field.kind} that is not "

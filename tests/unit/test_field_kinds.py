@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import pytest
 from pydantic import BaseModel
 
-from assimilator_stack import InternalRepository, InvalidQueryError, filter_
+from assimilator_stack import Indexed, InternalRepository, InvalidQueryError, filter_, order
 from assimilator_stack.backends.redis.index import schema_arguments
 from assimilator_stack.core.specs import collect
 from assimilator_stack.documents.codec import Codec
@@ -102,6 +102,7 @@ class PointKind(FieldKind):
     name = "point"
     abilities = frozenset({"near"})
     in_extras = True
+    sortable = False
 
     @classmethod
     def claims(cls, python_type: Any, markers: Sequence[Any]) -> FieldKind | None:
@@ -163,7 +164,8 @@ def test_a_registered_kind_brings_its_index_attribute_argument_and_lookups(
     assert field.kind == "point" and not field.multi
     args = schema_arguments(schema)
     at = args.index("where")
-    assert args[at - 2:at + 2] == ["$.__idx.where", "AS", "where", "GEO"]
+    assert args[at - 2:at + 3] == ["$.__idx.where", "AS", "where", "GEO", "$.tags[*]"]
+    assert not field.sortable  # and not SORTABLE in the index (above)
     assert Codec(schema).extras(Shop(id="a", where=Point(x=1, y=2), tags=[], size="s"))[
         "where"] == "1.0,2.0"
 
@@ -186,3 +188,16 @@ def test_a_registered_kind_brings_its_index_attribute_argument_and_lookups(
     # ... and the new lookup is refused on the other kinds.
     with pytest.raises(InvalidQueryError, match=r"'near' applies to point fields"):
         repo.filter(filter_(size__near=(Point(x=0, y=0), 5)))
+    with pytest.raises(InvalidQueryError, match=r"order\('where'\): Shop\.where is a point "
+                                                r"field, which has no order; sortable fields: "
+                                                r"id, size$"):
+        repo.filter(order("where"))
+
+
+def test_a_kind_without_order_refuses_a_declared_sort(point_kind: None) -> None:
+    class Spot(BaseModel):
+        id: str
+        where: Annotated[Point, Indexed(sortable=True)]
+
+    with pytest.raises(TypeError, match=r"Spot\.where: point fields cannot be sorted"):
+        schema_of(Spot)
