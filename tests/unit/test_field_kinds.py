@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Annotated, Any, Literal
@@ -69,8 +70,7 @@ def test_each_kind_refuses_what_it_cannot_compare(annotation: Any, value: Any,
                                                   message: str) -> None:
     kind = kind_of(annotation)
     assert kind is not None
-    with pytest.raises(ArgumentError, match=message.replace("*", r"\*")
-                       .replace("(", r"\(")):
+    with pytest.raises(ArgumentError, match=re.escape(message)):
         kind.check(value)
 
 
@@ -201,3 +201,9 @@ def test_a_kind_without_order_refuses_a_declared_sort(point_kind: None) -> None:
 
     with pytest.raises(TypeError, match=r"Spot\.where: point fields cannot be sorted"):
         schema_of(Spot)
+
+
+def test_a_lookup_name_is_registered_once() -> None:
+    with pytest.raises(ValueError, match="'eq' is already registered"):
+        lookups.register(lookups.comparisons.Eq())
+    assert lookups.LOOKUPS["eq"] is lookups.EQ
