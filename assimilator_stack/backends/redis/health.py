@@ -133,7 +133,8 @@ def _describe(value: Any) -> str:
 
 
 def _element_ok(value: Any, kind: str) -> bool:
-    """One of several values: null, or a number (NUMERIC) / a string (TAG, TEXT)."""
+    """One of several values: null, or a number (NUMERIC) / a string (TAG, TEXT). (``kind``
+    is an index attribute type, not a field kind.)"""
     if value is None:
         return True
     if kind == "NUMERIC":
@@ -176,10 +177,11 @@ def _attributes(field: FieldSchema
     if not field.tag_indexed:
         pass  # a Text() field: TEXT only
     elif field.stored_as_extra:
-        out.append(((INDEX_EXTRAS_KEY, field.alias), extra_lists, "NUMERIC", sortable))
+        out.append(((INDEX_EXTRAS_KEY, field.alias), extra_lists,
+                    field.kind_obj.index_type()[0], sortable))
     else:
         out.append((field.json_parts, field.list_after,
-                    "NUMERIC" if field.numeric else "TAG", sortable))
+                    field.kind_obj.index_type()[0], sortable))
     if field.lower_copy:
         out.append(((INDEX_EXTRAS_KEY, field.lower_alias), extra_lists, "TAG", sortable))
     if field.text is not None:

@@ -31,18 +31,13 @@ def field_attributes(field: FieldSchema) -> Iterator[list[str]]:
     if not field.tag_indexed:
         pass  # a Text() field: TEXT only (below)
     elif field.stored_as_extra:
-        yield _attribute(_extra_path(field.alias, field.multi), field.alias, "NUMERIC", *sortable)
+        yield _attribute(_extra_path(field.alias, field.multi), field.alias,
+                         *field.kind_obj.index_type(), *sortable)
         if field.has_residual:  # what the double lost: exact order and equality past 2**53
             yield _attribute(_extra_path(field.residual_alias, False), field.residual_alias,
                              "NUMERIC", *sortable)
-    elif field.numeric:
-        yield _attribute(field.json_path, field.alias, "NUMERIC", *sortable)
-    elif field.kind == "bool":
-        yield _attribute(field.json_path, field.alias, "TAG", *sortable)
-    else:  # str, uuid, enum of str: exact, case-sensitive tags; "" is findable
-        yield _attribute(
-            field.json_path, field.alias, "TAG", "CASESENSITIVE", "INDEXEMPTY", *sortable
-        )
+    else:  # the kind's attribute type (str, uuid, enum of str: exact TAGs, "" findable)
+        yield _attribute(field.json_path, field.alias, *field.kind_obj.index_type(), *sortable)
     if field.lower_copy:
         # The lower-cased copy a case-insensitive field compares and sorts by.
         yield _attribute(

@@ -72,7 +72,7 @@ class SortKey:
 def _sort_key(field: FieldSchema, desc: bool) -> SortKey:
     if field.multi:  # a list: its smallest (ascending) or largest (descending) value
         alias = field.sort_alias(desc)
-        return SortKey(field.name, alias, desc, field.numeric, field.kind == "bool",
+        return SortKey(field.name, alias, desc, field.numeric, field.kind_obj.boolean,
                        f"$.{INDEX_EXTRAS_KEY}.{alias}")
     if field.stored_as_extra:  # dates: exact integers under __idx
         return SortKey(field.name, field.alias, desc, True, False,
@@ -81,7 +81,7 @@ def _sort_key(field: FieldSchema, desc: bool) -> SortKey:
         return SortKey(field.name, field.lower_alias, desc, False, False,
                        f"$.{INDEX_EXTRAS_KEY}.{field.lower_alias}", field.sort_vector)
     return SortKey(field.name, field.sort_alias(desc), desc, field.numeric,
-                   field.kind == "bool", field.json_path, field.sort_vector)
+                   field.kind_obj.boolean, field.json_path, field.sort_vector)
 
 
 
