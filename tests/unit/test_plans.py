@@ -21,6 +21,7 @@ from assimilator_stack import (
     filter_,
     order,
 )
+from assimilator_stack.backends.redis.commands import write_commands
 from assimilator_stack.backends.redis.plans import RedisCore
 from assimilator_stack.backends.redis.protocol import (
     Batch,
@@ -276,7 +277,7 @@ def save_op(core: RedisCore[Part], **options: Any) -> Any:
 def test_a_commit_whose_exec_is_aborted_raises_concurrency_error(core: RedisCore[Part]) -> None:
     op = save_op(core)
     # a save clears the key's old TTL (as SET does) in the same EXEC
-    sent = Exec((*op.commands, ("PERSIST", op.key)))
+    sent = Exec((*write_commands(op), ("PERSIST", op.key)))
     script = Script((sent, WatchFailed("a watched key changed")))
     with pytest.raises(ConcurrencyError):
         script.run(core.commit([op], reads_watched=True))
@@ -291,7 +292,7 @@ def test_only_create_retries_a_lost_race_and_then_reports_the_key_exists(
     op = save_op(core, only_create=True)
     exists = Batch((("EXISTS", KEY(1)),))
     script = Script((Watch((KEY(1),)), shape.s("OK")), (exists, [0]),
-                    (Exec(op.commands), WatchFailed("a watched key changed")),
+                    (Exec(write_commands(op)), WatchFailed("a watched key changed")),
                     (Watch((KEY(1),)), shape.s("OK")), (exists, [1]))
     with pytest.raises(AlreadyExistsError):
         script.run(core.commit([op], reads_watched=False))

@@ -19,7 +19,7 @@ from ...core.lazy import AsyncLazyCommand
 from ...core.metrics import Metric
 from ...core.repository import EntityLike, SpecOf
 from ...core.unit_of_work import AsyncUnitOfWork, RepositoryTransaction
-from ..redis.plans import RedisCore
+from ...documents.entities import ModelDocuments
 from .repository import InternalRepository
 
 M = TypeVar("M", bound=BaseModel)
@@ -66,7 +66,7 @@ class AsyncInternalRepository(AsyncRepository[M]):
 
     def __init__(self, session: dict[str, Any] | None = None, model: type[M] | None = None,
                  *, clock: Callable[[], float] = time.monotonic,
-                 core: RedisCore[M] | None = None,
+                 core: ModelDocuments[M] | None = None,
                  sync: InternalRepository[M] | None = None) -> None:
         self.sync: InternalRepository[M] = sync if sync is not None else InternalRepository(
             session, model, clock=clock, core=core)
@@ -74,7 +74,7 @@ class AsyncInternalRepository(AsyncRepository[M]):
         super().__init__(session=self.sync.session, model=self.sync.model)
 
     @property
-    def core(self) -> RedisCore[M]:
+    def core(self) -> ModelDocuments[M]:
         return self.sync.core
 
     def for_unit_of_work(self) -> AsyncInternalRepository[M]:

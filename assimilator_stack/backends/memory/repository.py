@@ -5,8 +5,9 @@ API and the same meaning as RedisRepository (docs/queries.md), checked against i
 tests/differential/test_differential.py. The dict plays the Redis database: keys are the same
 ``f"{prefix}:{id}"`` keys, values hold the entity's JSON document (so what comes back is what
 Redis would give back, and entities are always copies), its expiry and a version that plays
-WATCH. Writes are the very commands RedisRepository would send (JSON.SET NX/XX, EXPIRE,
-PEXPIRE, PERSIST, DEL), applied to the dict.
+WATCH. Writes are the very write ops RedisRepository commits (documents/writes.py), applied to
+the dict with the meaning of their Redis commands (JSON.SET NX/XX, EXPIRE, PEXPIRE, PERSIST,
+DEL).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ...core.repository import EntityLike, Repository, SpecOf
 from ...core.specs import Query, Specification, collect, exactly_one, filter_
 from ...core.unit_of_work import NESTED_BEGIN, OUTSIDE_COMMIT, OUTSIDE_WRITE
 from ...documents.aggregation import Aggregation, Suggestion
+from ...documents.entities import ModelDocuments
 from ...documents.hits import make_hit
 from ...documents.projections import (
     complete,
@@ -38,24 +40,37 @@ from ...documents.projections import (
     revalidated,
 )
 from ...documents.updates import build_update
-from ...exceptions import (
-    AlreadyExistsError,
-    ConcurrencyError,
-    InvalidQueryError,
-    NotFoundError,
-    RedisCommandError,
-    UnitOfWorkError,
-    UpdateTargetMissingError,
+from ...documents.writes import (
+    AppendPath,
+    DeleteKey,
+    DeletePath,
+    Expire,
+    SetDocument,
+    SetPath,
+    Step,
+    WriteOp,
+    condition_failure,
+    conflict,
 )
+from ...exceptions import InvalidQueryError, NotFoundError, UnitOfWorkError
 from ...fields.schema import INDEX_EXTRAS_KEY
 from ...query.filters import searches
 from ...query.python import id_key, matcher, order_fields, ordered
 from ...query.ranking import hit_options, relevance
-from ..redis.plans import _MAX_ROWS_FACT, RedisCore, WriteOp
 
 M = TypeVar("M", bound=BaseModel)
 
 _versions = itertools.count(1)
+
+# explain() tells what RedisRepository would send: only the Redis backend knows that, and the
+# twin imports no backend, so the backends package hands it in (backends/__init__.py).
+Explainer = Callable[[type[BaseModel], Sequence[Any]], list[str]]
+_explainer: list[Explainer] = []
+
+
+def explain_with(explainer: Explainer) -> None:
+    """Let InternalRepository.explain answer with ``explainer(model, specs)``."""
+    _explainer[:] = [explainer]
 
 
 @dataclass
@@ -76,12 +91,12 @@ class InternalRepository(Repository[M]):
 
     def __init__(self, session: dict[str, Any] | None = None, model: type[M] | None = None,
                  *, clock: Callable[[], float] = time.monotonic,
-                 core: RedisCore[M] | None = None) -> None:
+                 core: ModelDocuments[M] | None = None) -> None:
         if model is None:
             raise TypeError("InternalRepository needs model=...")
         super().__init__(session={} if session is None else session, model=model)
         self.session: dict[str, Any]
-        self.core: RedisCore[M] = core or RedisCore(model)
+        self.core: ModelDocuments[M] = core or ModelDocuments(model)
         self.clock = clock
         self._pending: list[WriteOp] | None = None  # set while inside a unit of work
         self._watched: dict[str, int | None] = {}
@@ -126,35 +141,36 @@ class InternalRepository(Repository[M]):
         stored = self._stored(key)
         return None if stored is None else self.core.codec.load(key, stored.document)
 
-    def _apply(self, args: tuple[Any, ...]) -> None:
-        """One write command, with Redis' meaning."""
-        name, key = str(args[0]).upper(), str(args[1])
+    def _apply(self, key: str, step: Step, condition: str | None = None) -> None:
+        """One write step, with the meaning of its Redis command (``condition``: NX / XX)."""
         stored = self._stored(key)
-        if name == "JSON.SET" and args[2] != "$":
-            self._set_path(key, stored, str(args[2]), str(args[3]))
-        elif name == "JSON.SET":
-            condition = str(args[4]).upper() if len(args) > 4 else None
-            if (condition == "NX" and stored is not None) or (
-                    condition == "XX" and stored is None):
+        if isinstance(step, SetPath):
+            self._set_path(key, stored, step.path, step.value)
+        elif isinstance(step, SetDocument):
+            if (condition == "nx" and stored is not None) or (
+                    condition == "xx" and stored is None):
                 return
             expires_at = stored.expires_at if stored is not None else None  # JSON.SET keeps TTL
             self.session.pop(key, None)  # a write re-indexes: the document moves to the end
-            self.session[key] = StoredDocument(str(args[3]), expires_at, next(_versions))
-        elif name in ("EXPIRE", "PEXPIRE"):
+            self.session[key] = StoredDocument(step.document, expires_at, next(_versions))
+        elif isinstance(step, Expire):
             if stored is not None:
-                seconds = float(args[2]) / (1000.0 if name == "PEXPIRE" else 1.0)
+                seconds = float(step.amount) / (1000.0 if step.unit == "ms" else 1.0)
                 stored.expires_at = self.clock() + seconds
                 stored.version = next(_versions)
-        elif name == "PERSIST":
-            if stored is not None and stored.expires_at is not None:
-                stored.expires_at = None
-                stored.version = next(_versions)
-        elif name == "DEL":
+        elif isinstance(step, DeleteKey):
             self.session.pop(key, None)
-        elif name in ("JSON.DEL", "JSON.ARRAPPEND") and str(args[2]).startswith(_EXTRAS_PATH):
+        elif isinstance(step, (DeletePath, AppendPath)) and step.path.startswith(_EXTRAS_PATH):
             pass  # index companions: re-derived from the document by the codec (_set_path)
-        else:  # pragma: no cover (a command RedisCore learnt and the twin did not)
-            raise NotImplementedError(f"InternalRepository cannot apply {args!r}")
+        else:  # pragma: no cover (a step the Redis backend learnt and the twin did not)
+            raise NotImplementedError(f"InternalRepository cannot apply {step!r} to {key!r}")
+
+    def _persist(self, key: str) -> None:
+        """PERSIST: the key's TTL goes."""
+        stored = self._stored(key)
+        if stored is not None and stored.expires_at is not None:
+            stored.expires_at = None
+            stored.version = next(_versions)
 
     def _set_path(self, key: str, stored: StoredDocument | None, path: str, value: str) -> None:
         """``JSON.SET key $.field value`` (a bulk update): the field is replaced and the
@@ -170,27 +186,23 @@ class InternalRepository(Repository[M]):
         )
 
     def _commit_ops(self, ops: Sequence[WriteOp], watched: dict[str, int | None]) -> None:
-        """All or nothing, as RedisCore.commit: a changed read is a conflict (also when it
-        makes an only_create / only_update fail: read, then deleted by another client), then
-        the conditions."""
+        """All or nothing, as the Redis commit (backends/redis): a changed read is a conflict
+        (also when it makes an only_create / only_update fail: read, then deleted by another
+        client), then the conditions."""
         if not ops:
             return
         if any(self._version(key) != version for key, version in watched.items()):
-            raise ConcurrencyError(
-                "an entity read in this unit of work was changed by another client before "
-                "commit; nothing was written. Retry the unit of work "
-                "(see assimilator_stack.retry_on_conflict)"
-            )
+            raise conflict()
+        conditional = [op for op in ops if op.condition is not None]
+        failed = condition_failure(
+            conditional, [self._stored(op.key) is not None for op in conditional])
+        if failed is not None:
+            raise failed
         for op in ops:
-            if op.condition == "nx" and self._stored(op.key) is not None:
-                raise AlreadyExistsError(op.key)
-            if op.condition == "xx" and self._stored(op.key) is None:
-                raise UpdateTargetMissingError(op.key)
-        for op in ops:
-            for args in op.commands:
-                self._apply(args)
+            for step in op.steps:
+                self._apply(op.key, step, op.condition)
             if op.persist:  # a save clears the old TTL (SET's semantics)
-                self._apply(("PERSIST", op.key))
+                self._persist(op.key)
 
     def _writable(self) -> None:
         if self._pending is None and self._of_unit_of_work:
@@ -236,7 +248,7 @@ class InternalRepository(Repository[M]):
 
     def _select(self, query: Query, cap: int | None = None) -> list[Any]:
         """What ``filter`` returns (at most ``cap``): checked first, then selected, ordered,
-        paged and projected as RedisCore does."""
+        paged and projected as the Redis plans do."""
         keys = self.core.id_keys(query)
         limit = query.limit
         if cap is not None:
@@ -373,14 +385,9 @@ class InternalRepository(Repository[M]):
         """The command RedisRepository would send first for ``filter(*specs)`` to a Redis
         Stack server with its default settings (the index made, MAXAGGREGATERESULTS
         10000): the twin sends nothing. Refuses what ``filter`` refuses."""
-        ready = {self.core.index.name, f"{_MAX_ROWS_FACT}{_REDIS_STACK_MAX_ROWS}"}
-        plan = self.core.explain(specs, ready)
-        try:
-            next(plan)
-            while True:  # only the index health check asks the server (FT.INFO): skip it
-                plan.throw(RedisCommandError("the in-memory twin has no server"))
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+        if not _explainer:  # pragma: no cover (backends/__init__.py always hands it in)
+            raise NotImplementedError("InternalRepository.explain: no Redis backend loaded")
+        return _explainer[0](self.model, specs)
 
     def refresh(self, obj: M) -> None:
         key = self.core.key_of_entity(obj)
@@ -420,7 +427,7 @@ class InternalRepository(Repository[M]):
             self._writable()
             keys = self._select_keys(selection)
             for key in keys:
-                self._write(WriteOp(key=key, commands=update.commands(key)))
+                self._write(update.op(key))
             return len(keys)
         if is_read_only(obj):
             self._complete(obj)
@@ -464,7 +471,6 @@ class InternalRepository(Repository[M]):
 
 
 _EXTRAS_PATH = f"$.{INDEX_EXTRAS_KEY}"
-_REDIS_STACK_MAX_ROWS = 10000  # MAXAGGREGATERESULTS of the Redis Stack images
 
 
 def _top_level_key(path: str) -> str:

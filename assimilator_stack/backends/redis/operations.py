@@ -18,10 +18,11 @@ from ...core.specs import Specification, collect
 from ...core.unit_of_work import NESTED_BEGIN, OUTSIDE_COMMIT, OUTSIDE_WRITE
 from ...documents.aggregation import Aggregation, Suggestion
 from ...documents.projections import complete, is_read_only, make_whole, revalidated
+from ...documents.writes import WriteOp
 from ...exceptions import InvalidQueryError, NotFoundError, UnitOfWorkError
 from ...query.ranking import hit_options
 from . import aggregate as aggregating
-from .plans import Read, RedisCore, WriteOp
+from .plans import Read, RedisCore
 from .protocol import Plan, Release
 from .ready import ready_indexes
 from .sync_driver import SyncSession

@@ -5,37 +5,31 @@ Sync and async repositories run the same plans; nothing here touches a socket.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableSet, Sequence
+from collections.abc import MutableSet, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from ...core.hits import Hit
 from ...core.specs import FilterSpecification, Query, collect, exactly_one
-from ...documents.codec import Codec
+from ...documents.entities import ModelDocuments
 from ...documents.hits import make_hit
-from ...documents.keys import claim_prefix, id_of, key_of
-from ...documents.projections import Projection, project, projection, refuse_read_only
-from ...documents.storable import check_entity, unencodable_field
-from ...documents.updates import apply_keywords, build_update
+from ...documents.keys import id_of
+from ...documents.projections import Projection, project, projection
+from ...documents.updates import build_update
+from ...documents.writes import WriteOp, condition_failure, conflict
 from ...exceptions import (
-    AlreadyExistsError,
-    ConcurrencyError,
-    InvalidEntityError,
     InvalidQueryError,
     NotFoundError,
     PartialResultError,
     RedisCommandError,
-    UnstorableValueError,
-    UpdateTargetMissingError,
 )
-from ...fields.schema import schema_of
-from ...model import WRITE_OPTIONS
 from ...query.filters import And, Condition, searches
 from ...query.ranking import HitOptions
 from ...query.redisearch import CompiledFilter, compile_filter, filter_key
+from .commands import delete, exists, persist, persist_all, write_commands
 from .health import IndexHealth, IndexStatus
 from .index import IndexSpec, create, ensure_index, is_missing_index_error
 from .protocol import Args, Batch, Call, Exec, Plan, Watch, WatchFailed
@@ -79,21 +73,8 @@ _RANKED_MARGIN = 10
 # per key (the same meaning, inside the same MULTI, at a fraction of the cost).
 _PERSIST_IN_SCRIPT = 32
 _NO_SCRIPTS_FACT = "\x00EVAL refused"
-_PERSIST_SCRIPT = "for i = 1, #KEYS do redis.call('PERSIST', KEYS[i]) end return #KEYS"
 # Compiled filters (and sort keys) kept per repository core, oldest dropped first.
 _COMPILED_CACHE = 256
-
-
-@dataclass(frozen=True)
-class WriteOp:
-    """One entity's part of a commit: its commands and the condition that must hold."""
-
-    key: str
-    commands: tuple[Args, ...]
-    condition: Literal["nx", "xx"] | None = None
-    # A save with SET's TTL semantics: the key's old TTL must go (PERSIST after the commands),
-    # which only matters if the key has one (see RedisCore.commit).
-    persist: bool = False
 
 
 def _with_persist(ops: Sequence[WriteOp], script: bool = True
@@ -107,23 +88,23 @@ def _with_persist(ops: Sequence[WriteOp], script: bool = True
     persisting = sum(1 for op in ops if op.persist)
     if not script or persisting < _PERSIST_IN_SCRIPT:
         return tuple(args for op in ops
-                     for args in (op.commands + ((("PERSIST", op.key),) if op.persist else ()))
+                     for args in (write_commands(op) + ((persist(op.key),) if op.persist else ()))
                      ), ()
     decided: set[str] = set()
     keys: list[str] = []
     for op in reversed(ops):
         if op.key in decided:
             continue
-        if any(args[0] in ("EXPIRE", "PEXPIRE") for args in op.commands):
+        if op.sets_ttl:
             decided.add(op.key)
         elif op.persist:
             decided.add(op.key)
             keys.append(op.key)
-    commands = tuple(args for op in ops for args in op.commands)
+    commands = tuple(args for op in ops for args in write_commands(op))
     if not keys:
         return commands, ()
     keys.reverse()
-    return (*commands, ("EVAL", _PERSIST_SCRIPT, len(keys), *keys)), tuple(keys)
+    return (*commands, persist_all(keys)), tuple(keys)
 
 
 @dataclass
@@ -159,20 +140,18 @@ class Read:
     position: int = 0
 
 
-class RedisCore(Generic[M]):
-    """Everything a Redis repository does, for one model, as plans."""
+class RedisCore(ModelDocuments[M]):
+    """Everything a Redis repository does, for one model, as plans (keys, validation and
+    write ops come from documents/entities.py)."""
 
     def __init__(self, model: type[M], index_timeout: float = 60.0,
                  query_timeout_ms: int = 0, unindexed: str = "raise",
                  index_check_interval: float = 1.0, redis_wildcards: bool = False) -> None:
-        self.model = model
+        super().__init__(model)
         # Let RediSearch expand prefix/suffix/infix patterns (startswith, contains, like, search
         # prefixes) instead of checking them in Python; exact only when the server's
         # MAXPREFIXEXPANSIONS exceeds the distinct values of the field (see redis_/query.py).
         self.redis_wildcards = redis_wildcards
-        self.schema = schema_of(model)
-        claim_prefix(self.schema.prefix, model)
-        self.codec: Codec[M] = Codec(self.schema)
         self.index = IndexSpec(self.schema)
         self.index_timeout = index_timeout
         if isinstance(query_timeout_ms, bool) or not isinstance(query_timeout_ms, int) \
@@ -188,91 +167,9 @@ class RedisCore(Generic[M]):
         self.health = IndexHealth(self.schema, self.index.name, self.index.key_prefix,
                                   unindexed, index_check_interval)
         self._compiled: dict[Any, CompiledFilter] = {}
-        self._option_fields = tuple(n for n in WRITE_OPTIONS if n in model.model_fields)
-        self._validates_assignment = bool(model.model_config.get("validate_assignment"))
         self._sorts: dict[tuple[tuple[str, bool], ...], tuple[SortKey, ...]] = {}
 
-    # -- keys and entities ------------------------------------------------------------------
-
-    def key(self, entity_id: Any) -> str:
-        return key_of(self.schema.prefix, entity_id)
-
-    def key_of_entity(self, obj: Any) -> str:
-        entity_id = obj.get("id") if isinstance(obj, dict) else getattr(obj, "id", None)
-        if entity_id is None:
-            raise InvalidQueryError(f"{self.model.__name__}: the entity has no id")
-        return self.key(entity_id)
-
-    def build(self, obj: Any = None, fields: dict[str, Any] | None = None
-              ) -> tuple[M, dict[str, Any]]:
-        """Validate ``obj`` and/or ``fields`` into an entity; return it with its write options."""
-        refuse_read_only(obj, "save")
-        if not fields and type(obj) is self.model and self._validates_assignment:
-            # The common save(entity): valid as it stands (assignments were validated).
-            return obj, {name: getattr(obj, name) for name in self._option_fields}
-        fields = dict(fields or {})
-        options = {name: fields.pop(name) for name in WRITE_OPTIONS
-                   if name in fields and name not in self.model.model_fields}
-        try:
-            if obj is None:
-                entity = self.model.model_validate(apply_keywords(self.model, {}, fields))
-            elif isinstance(obj, self.model) and not fields:
-                # A plain BaseModel does not validate assignment: it may hold a wrong value
-                # set since it was made, so it is validated again before it is stored.
-                validated = obj.model_config.get("validate_assignment")
-                entity = obj if validated else self.model.model_validate(dict(obj))
-            else:
-                data = dict(obj) if isinstance(obj, (BaseModel, dict)) else obj
-                if fields:
-                    data = apply_keywords(self.model, data, fields)
-                entity = self.model.model_validate(data)
-        except ValidationError as exc:
-            raise InvalidEntityError(f"{self.model.__name__} is not valid: {exc}") from exc
-        for name in WRITE_OPTIONS:
-            if name not in options and name in self.model.model_fields:
-                options[name] = getattr(entity, name)
-        return entity, options
-
     # -- writes -----------------------------------------------------------------------------
-
-    def save_op(self, entity: M, options: dict[str, Any], force_update: bool = False) -> WriteOp:
-        key = self.key_of_entity(entity)
-        if "\x00" in key:
-            # RediSearch reads a document by its key as a C string: it cannot load such a key
-            # and treats it as expired, so the entity would be missing from every query.
-            raise InvalidQueryError(
-                f"{self.model.__name__}: the id {key[len(self.index.key_prefix):]!r} holds a "
-                "NUL character; RediSearch cannot read such a key, so the entity would be "
-                "missing from filter, count and stream. Use an id without NUL"
-            )
-        condition: Literal["nx", "xx"] | None = None
-        if force_update or options.get("only_update"):
-            condition = "xx"
-        elif options.get("only_create"):
-            condition = "nx"
-        # Whatever RedisJSON would refuse inside EXEC is refused here, before anything is sent
-        # (Redis does not roll back the rest of a commit).
-        check_entity(entity, key)
-        try:
-            body = self.codec.dump(entity)
-        except InvalidEntityError as exc:  # pydantic could not serialise it (codec.dump)
-            cause = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
-            raise UnstorableValueError(key, unencodable_field(entity), str(cause)) from cause
-        set_args: Args = ("JSON.SET", key, "$", body)
-        commands: list[Args] = [set_args + ((condition.upper(),) if condition else ())]
-        # TTL as with Redis SET: a new TTL, or keep the old one, or clear it (JSON.SET keeps it).
-        if options.get("expire_in") is not None:
-            commands.append(("EXPIRE", key, int(options["expire_in"])))
-        elif options.get("expire_in_px") is not None:
-            commands.append(("PEXPIRE", key, int(options["expire_in_px"])))
-        elif not options.get("keep_ttl") and condition != "nx":
-            return WriteOp(key=key, commands=tuple(commands), condition=condition, persist=True)
-        return WriteOp(key=key, commands=tuple(commands), condition=condition)
-
-    def delete_op(self, obj: Any) -> WriteOp:
-        key = obj if isinstance(obj, str) and obj.startswith(self.index.key_prefix) \
-            else self.key_of_entity(obj)
-        return WriteOp(key=key, commands=(("DEL", key),))
 
     def commit(self, ops: Sequence[WriteOp], reads_watched: bool,
                ready: MutableSet[str] | None = None) -> Plan[None]:
@@ -288,13 +185,13 @@ class RedisCore(Generic[M]):
         if ready is not None:
             yield from self.create_index(ready)
         conditional = [op for op in ops if op.condition is not None]
-        commands, persist_all = _with_persist(ops, script=_NO_SCRIPTS_FACT not in (ready or ()))
+        commands, script_keys = _with_persist(ops, script=_NO_SCRIPTS_FACT not in (ready or ()))
         for attempt in range(_CONDITION_RETRIES):
             if conditional:
                 keys = tuple(op.key for op in conditional)
                 yield Watch(keys)
-                exists = yield Batch(tuple(("EXISTS", key) for key in keys))
-                failed = condition_failure(conditional, exists)
+                found = yield Batch(tuple(exists(key) for key in keys))
+                failed = condition_failure(conditional, found)
                 if failed is not None:
                     if reads_watched:
                         # A key this unit of work read may have changed since (read, then
@@ -312,19 +209,19 @@ class RedisCore(Generic[M]):
                     raise conflict() from exc
                 continue
             except RedisCommandError:
-                if not persist_all:
+                if not script_keys:
                     raise
                 # EVAL refused when queued (an ACL, scripting turned off): nothing was
                 # written; again with a PERSIST per key (and so from now on, for this pool)
                 if ready is not None:
                     ready.add(_NO_SCRIPTS_FACT)
-                commands, persist_all = _with_persist(ops, script=False)
+                commands, script_keys = _with_persist(ops, script=False)
                 continue
             failures = [(args, r) for args, r in zip(commands, replies) if isinstance(r, Exception)]
-            if persist_all and len(failures) == 1 and failures[0][0] is commands[-1]:
+            if script_keys and len(failures) == 1 and failures[0][0] is commands[-1]:
                 # The script failed when run: the saves are in; clear the old TTLs one key
                 # at a time (no longer in the same MULTI as the saves).
-                yield Exec(tuple(("PERSIST", key) for key in persist_all))
+                yield Exec(tuple(persist(key) for key in script_keys))
                 return
             if failures:
                 args, reply = failures[0]
@@ -334,23 +231,6 @@ class RedisCore(Generic[M]):
             return
 
     # -- reads by id ------------------------------------------------------------------------
-
-    def id_keys(self, query: Query) -> list[str] | None:
-        """Keys when the query is a plain lookup by id (served by JSON.GET / JSON.MGET)."""
-        node = query.filter
-        # (with only(): JSON.GET of the selected paths per key)
-        if not isinstance(node, Condition) or node.field != "id" or query.order:
-            return None
-        # None is "no value" (docs/queries.md), and every entity has an id: it matches nothing
-        # (it must not become the key "prefix:None").
-        if node.lookup == "eq":
-            return [] if node.value is None else [self.key(node.value)]
-        if node.lookup == "in":
-            values = node.value
-            if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-                raise InvalidQueryError(f"id__in takes a collection of ids, got {values!r}")
-            return list(dict.fromkeys(self.key(v) for v in values if v is not None))
-        return None
 
     def load_many(self, keys: Sequence[str], watch: bool) -> Plan[list[M]]:
         if not keys:
@@ -759,7 +639,7 @@ class RedisCore(Generic[M]):
         query = collect(specs)
         keys = self.id_keys(query)
         if keys is not None:
-            found = yield Batch(tuple(("EXISTS", k) for k in keys))
+            found = yield Batch(tuple(exists(k) for k in keys))
             return sum(1 for f in found if f is True or f == 1)
         compiled = self.compiled_filter(query)
         if query.order:
@@ -883,7 +763,7 @@ class RedisCore(Generic[M]):
         read = self.read(specs)  # check the specifications before anything is sent
         keys = yield from self.matching_keys(specs, ready, watch=queue)
         if queue:
-            return len(keys), [WriteOp(key=key, commands=update.commands(key)) for key in keys]
+            return len(keys), [update.op(key) for key in keys]
         per_key = len(update.steps)
 
         def written(batch: Sequence[str], replies: Sequence[Any]) -> int:
@@ -892,7 +772,7 @@ class RedisCore(Generic[M]):
 
         done = yield from checked_writes(
             self, read, keys, ready,
-            lambda batch: tuple(args for key in batch for args in update.commands(key)),
+            lambda batch: tuple(args for key in batch for args in write_commands(update.op(key))),
             written)
         return done, []
 
@@ -906,7 +786,7 @@ class RedisCore(Generic[M]):
         if queue:
             return len(keys), [self.delete_op(key) for key in keys]
         done = yield from checked_writes(self, read, keys, ready,
-                                         lambda batch: (("DEL", *batch),),
+                                         lambda batch: (delete(*batch),),
                                          lambda batch, replies: int(replies[0]))
         return done, []
 
@@ -948,25 +828,3 @@ class RedisCore(Generic[M]):
         if not found:
             raise NotFoundError(f"{key!r} does not exist")
         return found[0]
-
-    def same(self, a: M, b: M) -> bool:
-        return a.model_dump(by_alias=True) == b.model_dump(by_alias=True)
-
-
-def condition_failure(ops: Sequence[WriteOp], exists: Sequence[Any]) -> Exception | None:
-    """The error of the first only_create / only_update that ``EXISTS`` replies fail."""
-    for op, found in zip(ops, exists):
-        if isinstance(found, Exception):
-            raise RedisCommandError(str(found))
-        if op.condition == "nx" and found:
-            return AlreadyExistsError(op.key)
-        if op.condition == "xx" and not found:
-            return UpdateTargetMissingError(op.key)
-    return None
-
-
-def conflict() -> ConcurrencyError:
-    return ConcurrencyError(
-        "an entity read in this unit of work was changed by another client before commit; "
-        "nothing was written. Retry the unit of work (see assimilator_stack.retry_on_conflict)"
-    )

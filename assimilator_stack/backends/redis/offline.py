@@ -1,0 +1,35 @@
+"""What RedisRepository would send for a read, worked out without a server: the in-memory
+twin's ``explain()`` (handed in by backends/__init__.py, as the twin imports no backend)."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from ...exceptions import RedisCommandError
+from .plans import _MAX_ROWS_FACT, RedisCore
+
+# MAXAGGREGATERESULTS of the Redis Stack images (the server explain() assumes).
+REDIS_STACK_MAX_ROWS = 10000
+
+_plans: weakref.WeakKeyDictionary[type[BaseModel], RedisCore[Any]] = \
+    weakref.WeakKeyDictionary()
+
+
+def explain_offline(model: type[BaseModel], specs: Sequence[Any]) -> list[str]:
+    """The command ``filter(*specs)`` would send first to a Redis Stack server with its
+    default settings, its index made. Refuses what ``filter`` refuses."""
+    plans = _plans.get(model)
+    if plans is None:
+        plans = _plans[model] = RedisCore(model)
+    ready = {plans.index.name, f"{_MAX_ROWS_FACT}{REDIS_STACK_MAX_ROWS}"}
+    plan = plans.explain(specs, ready)
+    try:
+        next(plan)
+        while True:  # only the index health check asks the server (FT.INFO): skip it
+            plan.throw(RedisCommandError("no server: the command is worked out offline"))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
