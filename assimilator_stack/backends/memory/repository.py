@@ -134,7 +134,7 @@ class InternalRepository(Repository[M]):
         return None if stored is None else stored.version
 
     def _keys(self) -> list[str]:
-        prefix = self.core.index.key_prefix
+        prefix = self.core.key_prefix
         return [k for k in list(self.session) if isinstance(k, str) and k.startswith(prefix)]
 
     def _load(self, key: str) -> M | None:
