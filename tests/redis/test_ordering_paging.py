@@ -34,7 +34,7 @@ from assimilator_stack import (
     order,
     paginate,
 )
-from assimilator_stack.backends.redis.search import representable, string_literal
+from assimilator_stack.backends.redis.keyset import representable, string_literal
 from assimilator_stack.fields.schema import schema_of
 from assimilator_stack.query.python import ordered
 from assimilator_stack.testing import RedisStackServer

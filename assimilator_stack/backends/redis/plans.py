@@ -29,27 +29,40 @@ from ...exceptions import (
 from ...query.filters import And, Condition, searches
 from ...query.ranking import HitOptions
 from ...query.redisearch import CompiledFilter, compile_filter, filter_key
-from .commands import delete, exists, persist, persist_all, write_commands
+from . import commands
+from .commands import (
+    aggregate,
+    count_steps,
+    delete,
+    exists,
+    ft_config_get,
+    info_keyspace,
+    json_get,
+    json_mget,
+    persist,
+    persist_all,
+    ranked,
+    write_commands,
+)
 from .health import IndexHealth, IndexStatus
 from .index import IndexSpec, create, ensure_index, is_missing_index_error
 from .protocol import Args, Batch, Call, Exec, Plan, Watch, WatchFailed
-from .replies import keys_with_ttl, search_reply, search_warnings
-from .scan import CursorScan, OrderedScan
-from .search import (
+from .replies import (
     Row,
-    SortKey,
-    aggregate,
     check_complete,
     config_value,
     count_reply,
-    count_steps,
     is_timeout_error,
     keyed_documents,
+    keys_with_ttl,
     max_results,
     row_key,
     scored_reply,
-    sort_keys,
+    search_reply,
+    search_warnings,
 )
+from .scan import CursorScan, OrderedScan
+from .search import SortKey, sort_keys
 from .watching import checked_writes, settled, watched_keys, watched_page
 
 M = TypeVar("M", bound=BaseModel)
@@ -238,9 +251,9 @@ class RedisCore(ModelDocuments[M]):
         if watch:
             yield Watch(tuple(keys))
         if len(keys) == 1:
-            raws = [(yield Call(("JSON.GET", keys[0])))]
+            raws = [(yield Call(json_get(keys[0])))]
         else:
-            raws = yield Call(("JSON.MGET", *keys, "."))
+            raws = yield Call(json_mget(keys))
         return [self.codec.load(k, raw) for k, raw in zip(keys, raws) if raw is not None]
 
     # -- queries ----------------------------------------------------------------------------
@@ -378,12 +391,10 @@ class RedisCore(ModelDocuments[M]):
         internal-id order), so a reply whose last score is below the ``want``-th holds every
         match that can be among the first ``want``. Expired keys not yet reclaimed may be
         among them (reading their documents drops them)."""
-        base = ("FT.SEARCH", self.index.name, compiled.query, *compiled.params_args(),
-                "WITHSCORES", "NOCONTENT")
-        tail = ("TIMEOUT", str(self.query_timeout_ms), "DIALECT", "2")
         num = _RANKED_FIRST if want is None else min(want + _RANKED_MARGIN, _RANKED_FIRST)
         while True:
-            command = (*base, "LIMIT", "0", str(num), *tail)
+            command = ranked(self.index.name, compiled.query, compiled.params_args(), num,
+                             self.query_timeout_ms)
             reply = yield from self.run_query(ready, command)
             check_complete(search_warnings(reply), command)
             total, found = scored_reply(reply)
@@ -487,7 +498,7 @@ class RedisCore(ModelDocuments[M]):
                 value = fact[len(_MAX_ROWS_FACT):]
                 return int(value) if value else None
         try:
-            found = max_results((yield Call(("FT.CONFIG", "GET", "MAXAGGREGATERESULTS"))))
+            found = max_results((yield Call(ft_config_get("MAXAGGREGATERESULTS"))))
         except (RedisCommandError, ValueError):
             found = _FALLBACK_MAX_ROWS
         ready.add(f"{_MAX_ROWS_FACT}{'' if found is None else found}")
@@ -506,14 +517,15 @@ class RedisCore(ModelDocuments[M]):
     def read_keys(self, keys: Sequence[str], proj: Projection | None) -> Plan[list[Any]]:
         """The entity (or only()'s partial one) at each of ``keys``; None where none is."""
         if proj is None:
-            raws = yield Call(("JSON.MGET", *keys, "."))
+            raws = yield Call(json_mget(keys))
             return [None if raw is None else self.codec.load(k, raw)
                     for k, raw in zip(keys, raws)]
-        replies = yield Batch(tuple(proj.command(key) for key in keys))
+        replies = yield Batch(tuple(json_get(key, *proj.paths) for key in keys))
         out: list[Any] = []
         for key, reply in zip(keys, replies):
             if isinstance(reply, Exception):
-                raise RedisCommandError(f"JSON.GET {key!r} failed: {reply}", proj.command(key))
+                raise RedisCommandError(f"JSON.GET {key!r} failed: {reply}",
+                                        json_get(key, *proj.paths))
             out.append(proj.build(key, reply))
         return out
 
@@ -561,7 +573,7 @@ class RedisCore(ModelDocuments[M]):
         if _TIMEOUT_POLICY_FACT in ready:
             return
         try:
-            policy, resp3 = config_value((yield Call(("FT.CONFIG", "GET", "ON_TIMEOUT"))))
+            policy, resp3 = config_value((yield Call(ft_config_get("ON_TIMEOUT"))))
         except RedisCommandError:
             policy, resp3 = None, False
         if not resp3 and (policy or "").lower() != "fail":
@@ -610,7 +622,7 @@ class RedisCore(ModelDocuments[M]):
             watch: bool) -> Plan[Any]:
         key = None if watch else self.plain_id_key(specs)
         if key is not None:  # get(filter_(id=...)): the one JSON.GET select would send
-            raw = yield Call(("JSON.GET", key))
+            raw = yield Call(json_get(key))
             return exactly_one([] if raw is None else [self.codec.load(key, raw)],
                                self.model, specs)
         found = yield from self.select(specs, ready, watch, cap=2)
@@ -675,9 +687,9 @@ class RedisCore(ModelDocuments[M]):
         yield from self.ensure_index(ready)
         if self.query_timeout_ms:
             yield from self.check_timeout_policy(ready)
-        search = ("FT.SEARCH", self.index.name, compiled.query, *compiled.params_args(),
-                  "LIMIT", "0", "0", "TIMEOUT", str(self.query_timeout_ms), "DIALECT", "2")
-        info, reply = yield Batch((("INFO", "keyspace"), search))
+        search = commands.search(self.index.name, compiled.query, compiled.params_args(), (),
+                                 0, self.query_timeout_ms)
+        info, reply = yield Batch((info_keyspace(), search))
         if isinstance(info, Exception) or isinstance(reply, Exception) or keys_with_ttl(info):
             return None
         check_complete(search_warnings(reply), search)
@@ -689,15 +701,14 @@ class RedisCore(ModelDocuments[M]):
         read = self.read(specs)
         if read.keys is not None:
             if read.projection is not None and read.keys:
-                return list(read.projection.command(read.keys[0]))
-            return ["JSON.MGET", *read.keys, "."]
+                return list(json_get(read.keys[0], *read.projection.paths))
+            return list(json_mget(read.keys))
         compiled = read.compiled
         assert compiled is not None
         yield from self.ensure_index(ready)
         if read.relevance:  # ranked first (ranked_keys), documents then read by key
-            return ["FT.SEARCH", self.index.name, compiled.query, *compiled.params_args(),
-                    "WITHSCORES", "NOCONTENT", "LIMIT", "0", str(_RANKED_FIRST), "TIMEOUT",
-                    str(self.query_timeout_ms), "DIALECT", "2"]
+            return list(ranked(self.index.name, compiled.query, compiled.params_args(),
+                               _RANKED_FIRST, self.query_timeout_ms))
         exact = compiled.exact
         scan = yield from self.open_scan(
             compiled, read.sort, ready, read.page,

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...documents.projections import project
 from ...exceptions import ConcurrencyError, PartialResultError, RedisCommandError
+from .commands import DOCUMENT_FIELD, json_mget, matching_among
 from .protocol import Args, Call, Exec, Pause, Plan, Release, Watch, WatchFailed
-from .replies import search_reply, search_warnings
-from .search import DOCUMENT_FIELD, Row, check_complete, row_document, row_key
+from .replies import Row, check_complete, row_document, row_key, search_reply, search_warnings
 
 if TYPE_CHECKING:
     from .plans import Read, RedisCore
@@ -154,7 +154,7 @@ def _loaded(core: RedisCore[Any], rows: Sequence[Row]) -> Plan[list[Any]]:
     documents = [row_document(row) for row in rows]
     missing = [row_key(row) for row, doc in zip(rows, documents) if doc is None]
     if missing:
-        raws = dict(zip(missing, (yield Call(("JSON.MGET", *missing, ".")))))
+        raws = dict(zip(missing, (yield Call(json_mget(missing)))))
         documents = [raws[row_key(row)] if doc is None else doc
                      for row, doc in zip(rows, documents)]
     return [None if doc is None else core.codec.load(row_key(row), doc)
@@ -279,11 +279,8 @@ def still_matching(core: RedisCore[Any], read: Read, keys: Sequence[str],
     start = 0
     while start < len(keys):
         part = keys[start:start + chunk]
-        command = ("FT.SEARCH", core.index.name, compiled.query, *compiled.params_args(),
-                   "INKEYS", str(len(part)), *part,
-                   *(("NOCONTENT",) if compiled.exact else ()),
-                   "LIMIT", "0", str(len(part)), "TIMEOUT", str(core.query_timeout_ms),
-                   "DIALECT", "2")
+        command = matching_among(core.index.name, compiled.query, compiled.params_args(), part,
+                                 not compiled.exact, core.query_timeout_ms)
         try:
             reply = yield Call(command)
         except RedisCommandError as exc:
