@@ -11,6 +11,7 @@ import redis
 from pydantic import BaseModel
 
 from assimilator_stack import InternalRepository, RedisRepository
+from assimilator_stack.backends.redis.facts import ServerFacts
 from assimilator_stack.backends.redis.index import ensure_index
 from assimilator_stack.backends.redis.sync_driver import SyncSession
 from assimilator_stack.core.specs import Query, collect
@@ -27,7 +28,7 @@ def compiled(repo: RedisRepository[Any], *specs: Any, redis_wildcards: bool = Fa
 def search_keys(client: redis.Redis, repo: RedisRepository[Any], query: CompiledFilter
                 ) -> list[str]:
     """Keys FT.SEARCH returns for a compiled filter (the index is made first)."""
-    ready = _ready.setdefault(client, set())
+    ready = _ready.setdefault(client, ServerFacts())
     SyncSession(client).run(ensure_index(repo.core.index, ready, 10.0))
     reply = client.execute_command(
         "FT.SEARCH", repo.core.index.name, query.query, *query.params_args(),
@@ -39,7 +40,7 @@ def search_keys(client: redis.Redis, repo: RedisRepository[Any], query: Compiled
 
 
 # Indexes known to exist, per client (each test gets a new client after FLUSHALL).
-_ready: weakref.WeakKeyDictionary[redis.Redis, set[str]] = weakref.WeakKeyDictionary()
+_ready: weakref.WeakKeyDictionary[redis.Redis, ServerFacts] = weakref.WeakKeyDictionary()
 
 
 def redis_ids(client: redis.Redis, repo: RedisRepository[Any], *specs: Any,

@@ -22,6 +22,7 @@ from assimilator_stack import (
     order,
 )
 from assimilator_stack.backends.redis.commands import write_commands
+from assimilator_stack.backends.redis.facts import ServerFacts
 from assimilator_stack.backends.redis.plans import RedisCore
 from assimilator_stack.backends.redis.protocol import (
     Batch,
@@ -31,7 +32,6 @@ from assimilator_stack.backends.redis.protocol import (
     Watch,
     WatchFailed,
 )
-from assimilator_stack.backends.redis.ready import PoolFacts
 from assimilator_stack.exceptions import RedisCommandError
 from tests.support.scripted import SHAPES, Script, Shape, Step
 
@@ -98,7 +98,7 @@ def ids(entities: list[Part]) -> list[str]:
 
 def test_get_by_id_is_one_json_get(core: RedisCore[Part], shape: Shape) -> None:
     script = Script((("JSON.GET", KEY(1)), shape.s(doc(1))))
-    found = script.run(core.get([filter_(id="1")], PoolFacts(), watch=False))
+    found = script.run(core.get([filter_(id="1")], ServerFacts(), watch=False))
     script.done()
     assert found == Part(id="1", name="a", qty=1)
     assert script.requests == [Call(("JSON.GET", KEY(1)))]  # no index, no search
@@ -107,14 +107,14 @@ def test_get_by_id_is_one_json_get(core: RedisCore[Part], shape: Shape) -> None:
 def test_get_by_id_of_a_missing_key_is_not_found(core: RedisCore[Part], shape: Shape) -> None:
     script = Script((("JSON.GET", KEY(9)), None))
     with pytest.raises(NotFoundError):
-        script.run(core.get([filter_(id="9")], PoolFacts(), watch=False))
+        script.run(core.get([filter_(id="9")], ServerFacts(), watch=False))
     script.done()
 
 
 def test_get_by_id_in_a_unit_of_work_watches_the_key_first(core: RedisCore[Part],
                                                            shape: Shape) -> None:
     script = Script((Watch((KEY(1),)), b"OK"), (("JSON.GET", KEY(1)), shape.s(doc(1))))
-    assert script.run(core.get([filter_(id="1")], PoolFacts(), watch=True)).id == "1"
+    assert script.run(core.get([filter_(id="1")], ServerFacts(), watch=True)).id == "1"
     script.done()
 
 
@@ -132,7 +132,7 @@ def guarded_open(core: RedisCore[Part], shape: Shape, max_doc_id: int, cursor: i
 
 def test_a_stream_stopped_early_reads_the_cursor_then_deletes_it(core: RedisCore[Part],
                                                                  shape: Shape) -> None:
-    index, ready = core.index.name, PoolFacts()
+    index, ready = core.index.name, ServerFacts()
     read = core.read([], page=2, stream=True)
     script = Script(max_rows(shape), *ready_index(core, shape),
                     guarded_open(core, shape, 4, 77, row(1, True), row(2, True)))
@@ -147,7 +147,7 @@ def test_a_stream_stopped_early_reads_the_cursor_then_deletes_it(core: RedisCore
     assert read.done
 
 
-def read_all(script: Script, core: RedisCore[Part], read: Any, ready: PoolFacts) -> list[str]:
+def read_all(script: Script, core: RedisCore[Part], read: Any, ready: ServerFacts) -> list[str]:
     out: list[str] = []
     while not read.done:
         out += ids(script.run(core.read_page(read, ready, watch=False)))
@@ -156,7 +156,7 @@ def read_all(script: Script, core: RedisCore[Part], read: Any, ready: PoolFacts)
 
 def test_a_cursor_read_that_saw_nothing_reindexed_is_complete(core: RedisCore[Part],
                                                               shape: Shape) -> None:
-    index, ready = core.index.name, PoolFacts()
+    index, ready = core.index.name, ServerFacts()
     read = core.read([], page=2, stream=True)
     script = Script(max_rows(shape), *ready_index(core, shape),
                     guarded_open(core, shape, 4, 77, row(1, True), row(2, True)),
@@ -172,7 +172,7 @@ def test_a_cursor_read_whose_index_moved_runs_the_keyset_repair(core: RedisCore[
                                                                 shape: Shape) -> None:
     """Entity 4 was rewritten while the cursor was open (max_doc_id 4 -> 6) and the cursor
     passed it by: a keyset scan in id order finds it; nothing is returned twice."""
-    index, ready = core.index.name, PoolFacts()
+    index, ready = core.index.name, ServerFacts()
     read = core.read([], page=2, stream=True)
     every = [{**row(i), "id": str(i)} for i in (1, 2, 3, 4)]  # keys and the sort attribute
     script = Script(max_rows(shape), *ready_index(core, shape),
@@ -192,7 +192,7 @@ def test_a_cursor_read_whose_index_moved_runs_the_keyset_repair(core: RedisCore[
 def test_a_cursor_read_without_ft_info_permission_repairs(core: RedisCore[Part],
                                                           shape: Shape) -> None:
     """FT.INFO refused after the pages: unknown is not unchanged, so the repair runs."""
-    index, ready = core.index.name, PoolFacts()
+    index, ready = core.index.name, ServerFacts()
     read = core.read([], page=2, stream=True)
     every = [{**row(i), "id": str(i)} for i in (1, 2, 3)]
     script = Script(max_rows(shape), *ready_index(core, shape),
@@ -232,7 +232,7 @@ def test_a_sorted_read_past_the_row_limit_pages_after_its_anchor(core: RedisCore
                     # the document read by key
                     Step(page_after, shape.rows([{"__key": KEY(3), "qty": "3", "id": "3"}])),
                     (("JSON.MGET", KEY(3), "."), [shape.s(doc(3))]))
-    found = script.run(core.filter([order("qty")], PoolFacts(), watch=False))
+    found = script.run(core.filter([order("qty")], ServerFacts(), watch=False))
     script.done()
     assert ids(found) == ["1", "2", "3"]
 
@@ -248,7 +248,7 @@ def test_a_unit_of_work_read_searches_watches_and_searches_again(core: RedisCore
                     # the second search reads the documents: its rows are the answer
                     Step(aggregate("WITHCURSOR", "$"),
                          shape.cursor([row(1, True), row(2, True)], 0)))
-    found = script.run(core.filter([filter_(name="a")], PoolFacts(), watch=True))
+    found = script.run(core.filter([filter_(name="a")], ServerFacts(), watch=True))
     script.done()
     assert ids(found) == ["1", "2"]
 
@@ -262,7 +262,7 @@ def test_a_unit_of_work_read_leaves_out_what_began_to_match_after_its_first_sear
                     (Watch((KEY(1), KEY(2))), shape.s("OK")),
                     Step(aggregate("WITHCURSOR"),
                          shape.cursor([row(1, True), row(2, True), row(3, True)], 0)))
-    found = script.run(core.filter([filter_(name="a")], PoolFacts(), watch=True))
+    found = script.run(core.filter([filter_(name="a")], ServerFacts(), watch=True))
     script.done()
     assert ids(found) == ["1", "2"]
 
@@ -329,7 +329,7 @@ def test_a_bulk_update_whose_batch_watch_breaks_is_split_in_two(core: RedisCore[
                     (Watch(keys[2:]), shape.s("OK")), still(shape, *keys[2:]),
                     (Exec, ok_per_command(shape)))
     done, queued = script.run(core.update_matches([filter_(name="a")], {"qty": 5},
-                                                  PoolFacts(), queue=False))
+                                                  ServerFacts(), queue=False))
     script.done()
     assert (done, queued) == (4, [])
     execs = [r for r in script.requests if isinstance(r, Exec)]
@@ -350,7 +350,7 @@ def test_count_quick_path_is_one_round_trip(core: RedisCore[Part], shape: Shape)
     exact."""
     script = Script(*ready_index(core, shape),
                     (count_search, [shape.keyspace(7, 0), shape.search_ids(3)]))
-    assert script.run(core.count([filter_(name="a")], PoolFacts())) == 3
+    assert script.run(core.count([filter_(name="a")], ServerFacts())) == 3
     script.done()
 
 
@@ -365,13 +365,13 @@ def test_count_with_keys_that_expire_counts_live_rows(core: RedisCore[Part],
     script = Script(*ready_index(core, shape),
                     (count_search, [shape.keyspace(7, 1), shape.search_ids(3)]),
                     Step(aggregate("GROUPBY", "COUNT"), counted))
-    assert script.run(core.count([filter_(name="a")], PoolFacts())) == 2
+    assert script.run(core.count([filter_(name="a")], ServerFacts())) == 2
     script.done()
 
 
 def test_count_by_ids_is_one_exists_batch(core: RedisCore[Part]) -> None:
     script = Script((Batch((("EXISTS", KEY(1)), ("EXISTS", KEY(2)))), [1, 0]))
-    assert script.run(core.count([filter_(id__in=["1", "2"])], PoolFacts())) == 1
+    assert script.run(core.count([filter_(id__in=["1", "2"])], ServerFacts())) == 1
     script.done()
 
 
@@ -381,7 +381,7 @@ def test_a_timeout_error_is_a_partial_result_error(core: RedisCore[Part], shape:
     script = Script(max_rows(shape), *ready_index(core, shape),
                     Step(aggregate(), RedisCommandError("Timeout limit was reached")))
     with pytest.raises(PartialResultError):
-        script.run(core.filter([filter_(name="a")], PoolFacts(), watch=False))
+        script.run(core.filter([filter_(name="a")], ServerFacts(), watch=False))
     script.done()
 
 
@@ -392,7 +392,7 @@ def test_a_timeout_warning_is_a_partial_result_error(core: RedisCore[Part], shap
                     Step(aggregate(), shape.cursor([row(1, True)], 0,
                                                    warnings=["Timeout limit was reached"])))
     with pytest.raises(PartialResultError):
-        script.run(core.filter([filter_(name="a")], PoolFacts(), watch=False))
+        script.run(core.filter([filter_(name="a")], ServerFacts(), watch=False))
     script.done()
 
 
@@ -408,10 +408,10 @@ def test_a_query_timeout_needs_a_policy_that_shows_it(policy: str, resp: int,
                     (("FT.CONFIG", "GET", "ON_TIMEOUT"), shape.config("ON_TIMEOUT", policy)))
     if refused:
         with pytest.raises(InvalidQueryError, match="ON_TIMEOUT"):
-            script.run(core.count([filter_(name="a")], PoolFacts()))
+            script.run(core.count([filter_(name="a")], ServerFacts()))
     else:
         script.add((count_search, [shape.keyspace(1, 0), shape.search_ids(1)]))
-        assert script.run(core.count([filter_(name="a")], PoolFacts())) == 1
+        assert script.run(core.count([filter_(name="a")], ServerFacts())) == 1
         sent = script.requests[-1]
         assert isinstance(sent, Batch)
         search = sent.commands[1]

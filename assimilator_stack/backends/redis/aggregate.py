@@ -4,12 +4,12 @@ aggregation.py computes the answer from them, as the in-memory twin does."""
 
 from __future__ import annotations
 
-from collections.abc import MutableSet
 from typing import Any, Protocol
 
 from ...core.specs import FilterSpecification, filter_
 from ...documents.aggregation import Aggregation, Suggestion
 from ...query.filters import And
+from .facts import ServerFacts
 from .plans import Read, RedisCore
 from .protocol import Plan
 
@@ -35,12 +35,12 @@ def suggestion_read(core: RedisCore[Any], suggestion: Suggestion) -> Read:
     return core.read([selection], page=PAGE, stream=True)
 
 
-def feed(core: RedisCore[Any], read: Read, sink: Feeds, ready: MutableSet[str]) -> Plan[None]:
+def feed(core: RedisCore[Any], read: Read, sink: Feeds, facts: ServerFacts) -> Plan[None]:
     """Every entity of ``read`` into ``sink`` (a batch at a time; the cursor is freed when
     the read stops early)."""
     try:
         while not read.done:
-            for entity in (yield from core.read_page(read, ready, watch=False)):
+            for entity in (yield from core.read_page(read, facts, watch=False)):
                 sink.add(entity)
     finally:
         if not read.done:
@@ -48,12 +48,12 @@ def feed(core: RedisCore[Any], read: Read, sink: Feeds, ready: MutableSet[str]) 
 
 
 def aggregate(core: RedisCore[Any], aggregation: Aggregation, read: Read,
-              ready: MutableSet[str]) -> Plan[list[dict[str, Any]]]:
-    yield from feed(core, read, aggregation, ready)
+              facts: ServerFacts) -> Plan[list[dict[str, Any]]]:
+    yield from feed(core, read, aggregation, facts)
     return aggregation.rows()
 
 
 def suggest(core: RedisCore[Any], suggestion: Suggestion, read: Read,
-            ready: MutableSet[str]) -> Plan[list[str]]:
-    yield from feed(core, read, suggestion, ready)
+            facts: ServerFacts) -> Plan[list[str]]:
+    yield from feed(core, read, suggestion, facts)
     return suggestion.result()

@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import MutableSet
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ...exceptions import InvalidQueryError, RedisCommandError, UnindexedDocumentError
 from ...fields.schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
 from .commands import ft_info, json_get
+from .facts import ServerFacts
 from .protocol import Call, Plan
 from .replies import IndexInfo, index_info
 
@@ -219,19 +219,18 @@ class IndexHealth:
         self.key_prefix = key_prefix
         self.mode: Literal["raise", "warn"] = "raise" if unindexed == "raise" else "warn"
         self.interval = float(interval)
-        self._local: dict[str, _Check] = {}  # when ``ready`` is a plain set
 
-    def _state(self, ready: MutableSet[str]) -> _Check:
-        checks = getattr(ready, "checks", self._local)
+    def _state(self, facts: ServerFacts) -> _Check:
+        checks = facts.health_checks
         found = checks.get(self.index_name)
         if not isinstance(found, _Check):
             found = checks[self.index_name] = _Check()
         return found
 
-    def check(self, ready: MutableSet[str]) -> Plan[None]:
+    def check(self, facts: ServerFacts) -> Plan[None]:
         """Before a query: FT.INFO when due; UnindexedDocumentError (or a warning) when a
         document under the prefix is missing from the index."""
-        state = self._state(ready)
+        state = self._state(facts)
         now = time.monotonic()
         if now >= state.next_at or (state.bad is not None and self.mode == "raise"):
             state.next_at = now + self.interval

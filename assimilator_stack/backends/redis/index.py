@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator, MutableSet
+from collections.abc import Iterator
 
 from ...exceptions import IndexNotReadyError, RedisCommandError
 from ...fields.schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
 from .commands import ft_create, ft_info
+from .facts import ServerFacts
 from .protocol import Call, Pause, Plan
 from .replies import index_info
 
@@ -104,11 +105,11 @@ class IndexSpec:
 
 
 def ensure_index(
-    spec: IndexSpec, ready: MutableSet[str], timeout: float
+    spec: IndexSpec, facts: ServerFacts, timeout: float
 ) -> Plan[None]:
     """Create the index if needed (safe when several processes race) and wait, at most
     ``timeout`` seconds, until it has scanned the keys that existed before it."""
-    if spec.name in ready:
+    if spec.name in facts.index_ready:
         return
     try:
         info = index_info((yield Call(ft_info(spec.name))))
@@ -127,7 +128,7 @@ def ensure_index(
             )
         yield Pause(_POLL_SECONDS)
         info = index_info((yield Call(ft_info(spec.name))))
-    ready.add(spec.name)
+    facts.index_ready.add(spec.name)
 
 
 def create(spec: IndexSpec) -> Plan[None]:

@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from ...exceptions import RedisCommandError
-from .plans import _MAX_ROWS_FACT, RedisCore
+from .facts import ServerFacts
+from .plans import RedisCore
 
 # MAXAGGREGATERESULTS of the Redis Stack images (the server explain() assumes).
 REDIS_STACK_MAX_ROWS = 10000
@@ -25,8 +26,9 @@ def explain_offline(model: type[BaseModel], specs: Sequence[Any]) -> list[str]:
     plans = _plans.get(model)
     if plans is None:
         plans = _plans[model] = RedisCore(model)
-    ready = {plans.index.name, f"{_MAX_ROWS_FACT}{REDIS_STACK_MAX_ROWS}"}
-    plan = plans.explain(specs, ready)
+    facts = ServerFacts(index_ready={plans.index.name}, max_aggregate_rows=REDIS_STACK_MAX_ROWS,
+                        max_rows_known=True)
+    plan = plans.explain(specs, facts)
     try:
         next(plan)
         while True:  # only the index health check asks the server (FT.INFO): skip it

@@ -22,9 +22,9 @@ from ...documents.writes import WriteOp
 from ...exceptions import InvalidQueryError, NotFoundError, UnitOfWorkError
 from ...query.ranking import hit_options
 from . import aggregate as aggregating
+from .facts import server_facts
 from .plans import Read, RedisCore
 from .protocol import Plan, Release
-from .ready import ready_indexes
 from .sync_driver import SyncSession
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class RedisRepositoryBase(Generic[M]):
             unindexed=unindexed, index_check_interval=index_check_interval,
             redis_wildcards=redis_wildcards)
         self._session = self.session_type(session, type(self).__name__)
-        self._ready = ready_indexes(session)
+        self._facts = server_facts(session)
         self._pending: list[WriteOp] | None = None  # set while inside a unit of work
         self._watching = False
         self._of_unit_of_work = False  # uow.repository: writes only inside the block
@@ -123,7 +123,7 @@ class RedisRepositoryBase(Generic[M]):
         ops, self._pending = self._pending, []
         watched, self._watching = self._watching, False
         return self._run(released(
-            self.core.commit(ops, reads_watched=watched, ready=self._ready)))
+            self.core.commit(ops, reads_watched=watched, facts=self._facts)))
 
     def _rollback(self) -> Any:
         self._pending = [] if self._pending is not None else None
@@ -155,7 +155,7 @@ class RedisRepositoryBase(Generic[M]):
         elif self._of_unit_of_work:
             raise UnitOfWorkError(OUTSIDE_WRITE)
         else:
-            yield from released(self.core.commit([op], reads_watched=False, ready=self._ready))
+            yield from released(self.core.commit([op], reads_watched=False, facts=self._facts))
 
     def _saving(self, obj: Any, fields: dict[str, Any], force_update: bool = False
                 ) -> Plan[M]:
@@ -185,7 +185,7 @@ class RedisRepositoryBase(Generic[M]):
         if is_selection(obj) or obj is None:
             selection = specs if obj is None else (obj, *specs)
             return (yield from self._bulk(
-                self.core.delete_matches(selection, self._ready, queue=self._watch)))
+                self.core.delete_matches(selection, self._facts, queue=self._watch)))
         yield from self._writing(self.core.delete_op(obj))
         return None
 
@@ -205,7 +205,7 @@ class RedisRepositoryBase(Generic[M]):
         # it without an event loop (its plans never suspend).
         try:
             while not read.done:
-                page = self.core.read_page(read, self._ready, self._watch)
+                page = self.core.read_page(read, self._facts, self._watch)
                 for entity in await self._session.drive(self._reading(page)):
                     yield entity
         finally:
@@ -217,12 +217,12 @@ class RedisRepositoryBase(Generic[M]):
     def get(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
             return self.lazy_command(self.get, *specs)
-        return self._run(self._reading(self.core.get(specs, self._ready, self._watch)))
+        return self._run(self._reading(self.core.get(specs, self._facts, self._watch)))
 
     def filter(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
             return self.lazy_command(self.filter, *specs)
-        return self._run(self._reading(self.core.filter(specs, self._ready, self._watch)))
+        return self._run(self._reading(self.core.filter(specs, self._facts, self._watch)))
 
     def hits(self, *specs: Any, highlight: Any = (), summarize: Any = (),
              tags: Any = ("<b>", "</b>")) -> Any:
@@ -231,7 +231,7 @@ class RedisRepositoryBase(Generic[M]):
         matched words wrapped in ``tags`` (``summarize``: fragments around the matches)."""
         options = hit_options(self.core.schema, highlight, summarize, tags,
                               collect(specs).only)  # checked now
-        return self._run(self._reading(self.core.hits(specs, options, self._ready,
+        return self._run(self._reading(self.core.hits(specs, options, self._facts,
                                                       self._watch)))
 
     def stream(self, *specs: Any, batch_size: int = 1000) -> Any:
@@ -248,32 +248,32 @@ class RedisRepositoryBase(Generic[M]):
     def count(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
             return self.lazy_command(self.count, *specs)
-        return self._run(self.core.count(specs, self._ready))
+        return self._run(self.core.count(specs, self._facts))
 
     def aggregate(self, *specs: Any, group_by: Any = (), **metrics: Any) -> Any:
         """Rows of group values and metrics over the entities ``specs`` select (see
         docs/queries.md, "Aggregations and suggestions"); checked before anything is sent."""
         aggregation = Aggregation(self.core.schema, specs, group_by, metrics)
         read = aggregating.selection(self.core, aggregation)
-        return self._run(aggregating.aggregate(self.core, aggregation, read, self._ready))
+        return self._run(aggregating.aggregate(self.core, aggregation, read, self._facts))
 
     def suggest(self, field: str, prefix: str, *, limit: int = 10) -> Any:
         """Distinct values of the str field ``field`` starting with ``prefix`` (ignoring
         case), most frequent first, ties alphabetical; at most ``limit``."""
         suggestion = Suggestion(self.core.schema, field, prefix, limit)
         read = aggregating.suggestion_read(self.core, suggestion)
-        return self._run(aggregating.suggest(self.core, suggestion, read, self._ready))
+        return self._run(aggregating.suggest(self.core, suggestion, read, self._facts))
 
     def explain(self, *specs: Any) -> Any:
         """The FT.AGGREGATE (or, for a lookup by id, JSON.MGET) ``filter(*specs)`` sends first,
         as a list of arguments."""
-        return self._run(self.core.explain(specs, self._ready))
+        return self._run(self.core.explain(specs, self._facts))
 
     def index_status(self) -> Any:
         """The model's index as the server reports it (an IndexStatus: documents, indexing
         progress, indexing failures, and the last failing document when it is still missing
         from the index, naming the field whose value the index cannot take)."""
-        return self._run(self.core.index_status(self._ready))
+        return self._run(self.core.index_status(self._facts))
 
     def refresh(self, obj: M) -> Any:
         return self._run(self._refreshing(obj))
@@ -292,7 +292,7 @@ class RedisRepositoryBase(Generic[M]):
         if is_selection(obj) or (obj is None and specs):
             selection = specs if obj is None else (obj, *specs)
             return self._run_write(self._bulk(self.core.update_matches(
-                selection, values, self._ready, queue=self._watch)))
+                selection, values, self._facts, queue=self._watch)))
         return self._run_write(self._saving(obj, values, force_update=True))
 
     def delete(self, obj: Any = None, *specs: Any) -> Any:

@@ -5,7 +5,7 @@ Sync and async repositories run the same plans; nothing here touches a socket.
 
 from __future__ import annotations
 
-from collections.abc import MutableSet, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -44,6 +44,7 @@ from .commands import (
     ranked,
     write_commands,
 )
+from .facts import ServerFacts
 from .health import IndexHealth, IndexStatus
 from .index import IndexSpec, create, ensure_index, is_missing_index_error
 from .protocol import Args, Batch, Call, Exec, Plan, Watch, WatchFailed
@@ -74,8 +75,6 @@ _CONDITION_RETRIES = 5
 _LIST_PAGE = 10000
 # MAXAGGREGATERESULTS when the server does not say (FT.CONFIG refused): small and safe.
 _FALLBACK_MAX_ROWS = 1000
-_MAX_ROWS_FACT = "\x00MAXAGGREGATERESULTS="
-_TIMEOUT_POLICY_FACT = "\x00ON_TIMEOUT checked"
 # Relevance order (ranked_keys): a read of every match asks FT.SEARCH for this many first
 # (most searches match fewer), then for all of them, up to the server's MAXSEARCHRESULTS.
 _RANKED_FIRST = 1000
@@ -85,7 +84,6 @@ _RANKED_MARGIN = 10
 # A commit saving at least this many keys clears their old TTLs with one EVAL, not a PERSIST
 # per key (the same meaning, inside the same MULTI, at a fraction of the cost).
 _PERSIST_IN_SCRIPT = 32
-_NO_SCRIPTS_FACT = "\x00EVAL refused"
 # Compiled filters (and sort keys) kept per repository core, oldest dropped first.
 _COMPILED_CACHE = 256
 
@@ -185,20 +183,21 @@ class RedisCore(ModelDocuments[M]):
     # -- writes -----------------------------------------------------------------------------
 
     def commit(self, ops: Sequence[WriteOp], reads_watched: bool,
-               ready: MutableSet[str] | None = None) -> Plan[None]:
+               facts: ServerFacts | None = None) -> Plan[None]:
         """MULTI/EXEC of every op, all or nothing.
 
         only_create / only_update keys are WATCHed and checked first, so a failed condition
         writes nothing. If a key the unit of work read changed, nothing is written and
-        ConcurrencyError is raised. With ``ready``, the index is created first if it does not
+        ConcurrencyError is raised. With ``facts``, the index is created first if it does not
         exist yet, so entities are indexed as they are written (in write order).
         """
         if not ops:
             return
-        if ready is not None:
-            yield from self.create_index(ready)
+        if facts is not None:
+            yield from self.create_index(facts)
         conditional = [op for op in ops if op.condition is not None]
-        commands, script_keys = _with_persist(ops, script=_NO_SCRIPTS_FACT not in (ready or ()))
+        scripts = facts is None or not facts.scripts_refused
+        commands, script_keys = _with_persist(ops, script=scripts)
         for attempt in range(_CONDITION_RETRIES):
             if conditional:
                 keys = tuple(op.key for op in conditional)
@@ -226,8 +225,8 @@ class RedisCore(ModelDocuments[M]):
                     raise
                 # EVAL refused when queued (an ACL, scripting turned off): nothing was
                 # written; again with a PERSIST per key (and so from now on, for this pool)
-                if ready is not None:
-                    ready.add(_NO_SCRIPTS_FACT)
+                if facts is not None:
+                    facts.scripts_refused = True
                 commands, script_keys = _with_persist(ops, script=False)
                 continue
             failures = [(args, r) for args, r in zip(commands, replies) if isinstance(r, Exception)]
@@ -281,7 +280,7 @@ class RedisCore(ModelDocuments[M]):
                     done=limit == 0, stream=stream,
                     relevance=keys is None and query.relevance)
 
-    def read_page(self, read: Read, ready: MutableSet[str],
+    def read_page(self, read: Read, facts: ServerFacts,
                   watch: bool) -> Plan[list[Any]]:
         """The next entities of ``read`` (an empty list once it is done)."""
         if read.done:
@@ -297,19 +296,19 @@ class RedisCore(ModelDocuments[M]):
             read.done = True
             return []
         if read.relevance:
-            return (yield from self.ranked_page(read, ready, watch))
+            return (yield from self.ranked_page(read, facts, watch))
         if watch:  # a unit of work: every entity WATCHed before the search that selects it
-            return (yield from watched_page(self, read, ready))
+            return (yield from watched_page(self, read, facts))
         if read.scan is None:
             exact = compiled.exact
             read.scan = yield from self.open_scan(
-                compiled, read.sort, ready, read.page,
+                compiled, read.sort, facts, read.page,
                 offset=read.query.offset if exact else 0,
                 limit=read.limit if exact else None,
                 documents=read.projection is None, unique=not read.stream,
                 guard_first=read.stream,
             )
-        run = partial(self.run_query, ready)
+        run = partial(self.run_query, facts)
         while True:
             rows = yield from read.scan.next_page(run)
             if not rows:
@@ -346,7 +345,7 @@ class RedisCore(ModelDocuments[M]):
                     break
         return out
 
-    def ranked_page(self, read: Read, ready: MutableSet[str], watch: bool
+    def ranked_page(self, read: Read, facts: ServerFacts, watch: bool
                     ) -> Plan[list[Any]]:
         """The next entities of a read in relevance order: every match is ranked with the
         first page (one snapshot of the scores, so the pages of this read are consistent),
@@ -359,10 +358,10 @@ class RedisCore(ModelDocuments[M]):
                 else read.query.offset + read.limit
             if watch:  # a unit of work: ranked again after every key was WATCHed (watching.py)
                 ranked = yield from settled(
-                    self, lambda _attempt, _before: self.ranked_keys(compiled, ready, want),
+                    self, lambda _attempt, _before: self.ranked_keys(compiled, facts, want),
                     lambda entry: entry[0])
             else:
-                ranked = yield from self.ranked_keys(compiled, ready, want)
+                ranked = yield from self.ranked_keys(compiled, facts, want)
             read.scores = dict(ranked)
             keys = [key for key, _ in ranked]
             if compiled.exact:
@@ -383,7 +382,7 @@ class RedisCore(ModelDocuments[M]):
         read.done = True
         return []
 
-    def ranked_keys(self, compiled: CompiledFilter, ready: MutableSet[str],
+    def ranked_keys(self, compiled: CompiledFilter, facts: ServerFacts,
                     want: int | None = None) -> Plan[list[tuple[str, float]]]:
         """(key, score) of every match (with ``want``: at least of the ``want`` first), most
         relevant first, ties by id: FT.SEARCH's exact scores (WITHSCORES), sorted here so
@@ -395,7 +394,7 @@ class RedisCore(ModelDocuments[M]):
         while True:
             command = ranked(self.index.name, compiled.query, compiled.params_args(), num,
                              self.query_timeout_ms)
-            reply = yield from self.run_query(ready, command)
+            reply = yield from self.run_query(facts, command)
             check_complete(search_warnings(reply), command)
             total, found = scored_reply(reply)
             if len(found) >= total:
@@ -421,7 +420,7 @@ class RedisCore(ModelDocuments[M]):
         found.sort(key=lambda pair: -pair[1])
         return found
 
-    def hits(self, specs: Sequence[Any], options: HitOptions, ready: MutableSet[str],
+    def hits(self, specs: Sequence[Any], options: HitOptions, facts: ServerFacts,
              watch: bool) -> Plan[list[Hit[Any]]]:
         """``filter(*specs)`` with each entity's score (when a search is among the specs) and
         highlights (documents/hits.py)."""
@@ -429,7 +428,7 @@ class RedisCore(ModelDocuments[M]):
         found: list[Any] = []
         try:
             while True:
-                page = yield from self.read_page(read, ready, watch)
+                page = yield from self.read_page(read, facts, watch)
                 if not page and read.done:
                     break
                 found += page
@@ -441,7 +440,7 @@ class RedisCore(ModelDocuments[M]):
             return [make_hit(self.schema, node, e, None, options) for e in found]
         scores = read.scores
         if scores is None:  # ordered by order(): the scores of the matches, asked apart
-            scores = dict((yield from self.ranked_keys(read.compiled, ready)))
+            scores = dict((yield from self.ranked_keys(read.compiled, facts)))
         return [make_hit(self.schema, node, e, scores.get(self.key_of_entity(e)), options)
                 for e in found]
 
@@ -462,7 +461,7 @@ class RedisCore(ModelDocuments[M]):
         return (yield from self.fetch_keys([row_key(r) for r in rows], proj, watch))
 
     def open_scan(self, compiled: CompiledFilter, sort: tuple[SortKey, ...] | None,
-                  ready: MutableSet[str], page: int, offset: int, limit: int | None,
+                  facts: ServerFacts, page: int, offset: int, limit: int | None,
                   documents: bool = False, unique: bool = True, guard_first: bool = False
                   ) -> Plan[OrderedScan | CursorScan]:
         """How to read the rows: sorted (keyset pages), one unsorted window, or a cursor
@@ -470,7 +469,7 @@ class RedisCore(ModelDocuments[M]):
         documents where that is cheap. ``unique``: a sorted scan drops an entity it reads again
         (its sort values changed meanwhile). ``guard_first``: a cursor notes the index's state
         with its first page (several pages are likely)."""
-        max_rows = yield from self.max_rows(ready)
+        max_rows = yield from self.max_rows(facts)
         where, params = compiled.query, compiled.params_args()
         if sort is not None:
             return OrderedScan(self.index.name, where, params, sort,
@@ -490,18 +489,16 @@ class RedisCore(ModelDocuments[M]):
                           batch=min(page, max_rows or page), offset=offset, limit=limit,
                           documents=documents, repair=repair, guard_first=guard_first)
 
-    def max_rows(self, ready: MutableSet[str]) -> Plan[int | None]:
+    def max_rows(self, facts: ServerFacts) -> Plan[int | None]:
         """The server's MAXAGGREGATERESULTS (None: no limit), read once per connection pool
-        and kept in ``ready`` (the per-pool set of what is known about the server)."""
-        for fact in ready:
-            if fact.startswith(_MAX_ROWS_FACT):
-                value = fact[len(_MAX_ROWS_FACT):]
-                return int(value) if value else None
+        and kept in ``facts`` (what is known about the server of the pool)."""
+        if facts.max_rows_known:
+            return facts.max_aggregate_rows
         try:
             found = max_results((yield Call(ft_config_get("MAXAGGREGATERESULTS"))))
         except (RedisCommandError, ValueError):
             found = _FALLBACK_MAX_ROWS
-        ready.add(f"{_MAX_ROWS_FACT}{'' if found is None else found}")
+        facts.max_aggregate_rows, facts.max_rows_known = found, True
         return found
 
     def fetch_keys(self, keys: Sequence[str], proj: Projection | None, watch: bool
@@ -529,7 +526,7 @@ class RedisCore(ModelDocuments[M]):
             out.append(proj.build(key, reply))
         return out
 
-    def run_query(self, ready: MutableSet[str], args: Args, before: tuple[Args, ...] = ()
+    def run_query(self, facts: ServerFacts, args: Args, before: tuple[Args, ...] = ()
                   ) -> Plan[Any]:
         """One query command; FT.AGGREGATE creates the index first if needed (again when it
         was dropped behind our back, e.g. FLUSHALL). A timeout is never a partial answer.
@@ -537,17 +534,17 @@ class RedisCore(ModelDocuments[M]):
         replies, errors as exceptions; the query's reply)."""
         searching = args[0] in ("FT.AGGREGATE", "FT.SEARCH")
         if searching:
-            yield from self.ensure_index(ready)
+            yield from self.ensure_index(facts)
             if self.query_timeout_ms:
-                yield from self.check_timeout_policy(ready)
+                yield from self.check_timeout_policy(facts)
         try:
             try:
                 return (yield from self._send(args, before))
             except RedisCommandError as exc:
                 if not (searching and is_missing_index_error(exc)):
                     raise
-                ready.discard(self.index.name)
-                yield from self.ensure_index(ready)
+                facts.index_ready.discard(self.index.name)
+                yield from self.ensure_index(facts)
                 return (yield from self._send(args, before))
         except RedisCommandError as exc:
             if is_timeout_error(exc):
@@ -566,11 +563,11 @@ class RedisCore(ModelDocuments[M]):
             raise RedisCommandError(str(reply), args) from reply
         return replies, reply
 
-    def check_timeout_policy(self, ready: MutableSet[str]) -> Plan[None]:
+    def check_timeout_policy(self, facts: ServerFacts) -> Plan[None]:
         """A query TIMEOUT must never give a partial answer: RESP3 replies carry a warning and
         the server's ``ON_TIMEOUT FAIL`` makes it an error; RESP2 with ``ON_TIMEOUT RETURN``
         (the default) would hide it, so that combination is refused (once per pool)."""
-        if _TIMEOUT_POLICY_FACT in ready:
+        if facts.timeout_policy_checked:
             return
         try:
             policy, resp3 = config_value((yield Call(ft_config_get("ON_TIMEOUT"))))
@@ -583,34 +580,34 @@ class RedisCore(ModelDocuments[M]):
                 "cut short by the timeout looks complete. Use a RESP3 client (protocol=3), or "
                 "FT.CONFIG SET ON_TIMEOUT FAIL, or query_timeout_ms=0 (no limit)"
             )
-        ready.add(_TIMEOUT_POLICY_FACT)
+        facts.timeout_policy_checked = True
 
-    def ensure_index(self, ready: MutableSet[str]) -> Plan[None]:
+    def ensure_index(self, facts: ServerFacts) -> Plan[None]:
         """Before a query: the index exists and has scanned, and no document under the
         prefix is silently missing from it (checked at a bounded rate, see health.py)."""
-        yield from ensure_index(self.index, ready, self.index_timeout)
-        yield from self.health.check(ready)
+        yield from ensure_index(self.index, facts, self.index_timeout)
+        yield from self.health.check(facts)
 
-    def index_status(self, ready: MutableSet[str]) -> Plan[IndexStatus]:
-        yield from ensure_index(self.index, ready, self.index_timeout)
+    def index_status(self, facts: ServerFacts) -> Plan[IndexStatus]:
+        yield from ensure_index(self.index, facts, self.index_timeout)
         return (yield from self.health.status())
 
-    def create_index(self, ready: MutableSet[str]) -> Plan[None]:
+    def create_index(self, facts: ServerFacts) -> Plan[None]:
         """Make sure the index exists (without waiting for it to scan existing keys)."""
-        marker = f"{self.index.name}\x00created"
-        if self.index.name in ready or marker in ready:
+        name = self.index.name
+        if name in facts.index_ready or name in facts.index_created:
             return
         yield from create(self.index)
-        ready.add(marker)
+        facts.index_created.add(name)
 
-    def select(self, specs: Sequence[Any], ready: MutableSet[str],
+    def select(self, specs: Sequence[Any], facts: ServerFacts,
                watch: bool, cap: int | None = None) -> Plan[list[Any]]:
         """Every entity ``specs`` select (at most ``cap``), as a list."""
         read = self.read(specs, cap=cap)
         out: list[Any] = []
         try:
             while True:
-                found = yield from self.read_page(read, ready, watch)
+                found = yield from self.read_page(read, facts, watch)
                 if not found and read.done:
                     return out
                 out += found
@@ -618,14 +615,14 @@ class RedisCore(ModelDocuments[M]):
             if not read.done:
                 yield from self.close_read(read)
 
-    def get(self, specs: Sequence[Any], ready: MutableSet[str],
+    def get(self, specs: Sequence[Any], facts: ServerFacts,
             watch: bool) -> Plan[Any]:
         key = None if watch else self.plain_id_key(specs)
         if key is not None:  # get(filter_(id=...)): the one JSON.GET select would send
             raw = yield Call(json_get(key))
             return exactly_one([] if raw is None else [self.codec.load(key, raw)],
                                self.model, specs)
-        found = yield from self.select(specs, ready, watch, cap=2)
+        found = yield from self.select(specs, facts, watch, cap=2)
         return exactly_one(found, self.model, specs)
 
     def plain_id_key(self, specs: Sequence[Any]) -> str | None:
@@ -639,11 +636,11 @@ class RedisCore(ModelDocuments[M]):
             return None
         return self.key(node.value)
 
-    def filter(self, specs: Sequence[Any], ready: MutableSet[str],
+    def filter(self, specs: Sequence[Any], facts: ServerFacts,
                watch: bool) -> Plan[list[Any]]:
-        return (yield from self.select(specs, ready, watch))
+        return (yield from self.select(specs, facts, watch))
 
-    def count(self, specs: Sequence[Any], ready: MutableSet[str]
+    def count(self, specs: Sequence[Any], facts: ServerFacts
               ) -> Plan[int]:
         """How many entities match (order and paginate do not apply), in one round trip
         when Redis decides the filter exactly. Expired keys not yet reclaimed are not
@@ -659,12 +656,12 @@ class RedisCore(ModelDocuments[M]):
         if compiled.matches_nothing:
             return 0
         if compiled.exact:
-            quick = yield from self.quick_count(compiled, ready)
+            quick = yield from self.quick_count(compiled, facts)
             if quick is not None:
                 return quick
             command = aggregate(self.index.name, compiled.query, compiled.params_args(),
                                 count_steps(), self.query_timeout_ms)
-            total, warnings = count_reply((yield from self.run_query(ready, command)))
+            total, warnings = count_reply((yield from self.run_query(facts, command)))
             check_complete(warnings, command)
             return total
         # Redis selects candidates; the rest of the filter is checked in Python.
@@ -672,7 +669,7 @@ class RedisCore(ModelDocuments[M]):
         total = 0
         try:
             while True:
-                found = yield from self.read_page(read, ready, watch=False)
+                found = yield from self.read_page(read, facts, watch=False)
                 if not found and read.done:
                     return total
                 total += len(found)
@@ -680,13 +677,13 @@ class RedisCore(ModelDocuments[M]):
             if not read.done:
                 yield from self.close_read(read)
 
-    def quick_count(self, compiled: CompiledFilter, ready: MutableSet[str]) -> Plan[int | None]:
+    def quick_count(self, compiled: CompiledFilter, facts: ServerFacts) -> Plan[int | None]:
         """The search's own total, in one round trip, when it is exact: when no key of the
         server has a TTL (INFO keyspace, sent just before it), no expired-but-unreclaimed key
         can be counted. None: ask the exact (slower) way."""
-        yield from self.ensure_index(ready)
+        yield from self.ensure_index(facts)
         if self.query_timeout_ms:
-            yield from self.check_timeout_policy(ready)
+            yield from self.check_timeout_policy(facts)
         search = commands.search(self.index.name, compiled.query, compiled.params_args(), (),
                                  0, self.query_timeout_ms)
         info, reply = yield Batch((info_keyspace(), search))
@@ -695,7 +692,7 @@ class RedisCore(ModelDocuments[M]):
         check_complete(search_warnings(reply), search)
         return search_reply(reply, content=False)[0]
 
-    def explain(self, specs: Sequence[Any], ready: MutableSet[str]) -> Plan[list[str]]:
+    def explain(self, specs: Sequence[Any], facts: ServerFacts) -> Plan[list[str]]:
         """The command ``filter(*specs)`` sends first (an FT.AGGREGATE, or JSON.MGET for a
         lookup by id). The index is made first, so the command runs as is."""
         read = self.read(specs)
@@ -705,30 +702,30 @@ class RedisCore(ModelDocuments[M]):
             return list(json_mget(read.keys))
         compiled = read.compiled
         assert compiled is not None
-        yield from self.ensure_index(ready)
+        yield from self.ensure_index(facts)
         if read.relevance:  # ranked first (ranked_keys), documents then read by key
             return list(ranked(self.index.name, compiled.query, compiled.params_args(),
                                _RANKED_FIRST, self.query_timeout_ms))
         exact = compiled.exact
         scan = yield from self.open_scan(
-            compiled, read.sort, ready, read.page,
+            compiled, read.sort, facts, read.page,
             offset=read.query.offset if exact else 0,
             limit=read.limit if exact else None)
         return [str(arg) for arg in scan.first_command()]
 
     # -- bulk update / delete ---------------------------------------------------------------
 
-    def matching_keys(self, specs: Sequence[Any], ready: MutableSet[str], watch: bool
+    def matching_keys(self, specs: Sequence[Any], facts: ServerFacts, watch: bool
                       ) -> Plan[list[str]]:
         """The keys of every entity ``specs`` select. Exact filters read no document. With
         ``watch`` (a unit of work) each key is WATCHed before the search that returns it
         (watching.py), as for every read of a unit of work."""
         read = self.read(specs, page=_LIST_PAGE)
         if watch and read.keys is None:
-            return (yield from watched_keys(self, read, ready))
-        return (yield from self._matching_keys(specs, ready, watch))
+            return (yield from watched_keys(self, read, facts))
+        return (yield from self._matching_keys(specs, facts, watch))
 
-    def _matching_keys(self, specs: Sequence[Any], ready: MutableSet[str], watch: bool
+    def _matching_keys(self, specs: Sequence[Any], facts: ServerFacts, watch: bool
                        ) -> Plan[list[str]]:
         read = self.read(specs, page=_LIST_PAGE)
         if not read.query.offset and read.limit is None:
@@ -739,7 +736,7 @@ class RedisCore(ModelDocuments[M]):
         if read.keys is not None or (compiled is not None and not compiled.exact):
             found: list[Any] = []
             try:
-                while (page := (yield from self.read_page(read, ready, watch))) or \
+                while (page := (yield from self.read_page(read, facts, watch))) or \
                         not read.done:
                     found += page
             finally:
@@ -749,9 +746,9 @@ class RedisCore(ModelDocuments[M]):
         assert compiled is not None
         if compiled.matches_nothing:
             return []
-        scan = yield from self.open_scan(compiled, read.sort, ready, read.page,
+        scan = yield from self.open_scan(compiled, read.sort, facts, read.page,
                                          offset=read.query.offset, limit=read.limit)
-        run = partial(self.run_query, ready)
+        run = partial(self.run_query, facts)
         keys: list[str] = []
         try:
             while rows := (yield from scan.next_page(run)):
@@ -761,7 +758,7 @@ class RedisCore(ModelDocuments[M]):
         return list(dict.fromkeys(keys))
 
     def update_matches(self, specs: Sequence[Any], values: dict[str, Any],
-                       ready: MutableSet[str], queue: bool
+                       facts: ServerFacts, queue: bool
                        ) -> Plan[tuple[int, list[WriteOp]]]:
         """Set ``values`` on every match. ``queue`` (a unit of work): return the write ops
         for its commit; otherwise write now, in MULTI/EXEC batches. Returns (how many, ops)."""
@@ -772,7 +769,7 @@ class RedisCore(ModelDocuments[M]):
             )
         update = build_update(self.schema, values)
         read = self.read(specs)  # check the specifications before anything is sent
-        keys = yield from self.matching_keys(specs, ready, watch=queue)
+        keys = yield from self.matching_keys(specs, facts, watch=queue)
         if queue:
             return len(keys), [update.op(key) for key in keys]
         per_key = len(update.steps)
@@ -782,21 +779,21 @@ class RedisCore(ModelDocuments[M]):
             return sum(1 for r in firsts if r is not None and not isinstance(r, Exception))
 
         done = yield from checked_writes(
-            self, read, keys, ready,
+            self, read, keys, facts,
             lambda batch: tuple(args for key in batch for args in write_commands(update.op(key))),
             written)
         return done, []
 
-    def delete_matches(self, specs: Sequence[Any], ready: MutableSet[str], queue: bool
+    def delete_matches(self, specs: Sequence[Any], facts: ServerFacts, queue: bool
                        ) -> Plan[tuple[int, list[WriteOp]]]:
         """Delete every match (none without a specification); see update_matches."""
         if not specs:
             return 0, []
         read = self.read(specs)
-        keys = yield from self.matching_keys(specs, ready, watch=queue)
+        keys = yield from self.matching_keys(specs, facts, watch=queue)
         if queue:
             return len(keys), [self.delete_op(key) for key in keys]
-        done = yield from checked_writes(self, read, keys, ready,
+        done = yield from checked_writes(self, read, keys, facts,
                                          lambda batch: (delete(*batch),),
                                          lambda batch, replies: int(replies[0]))
         return done, []

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, MutableSet, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...documents.projections import project
 from ...exceptions import ConcurrencyError, PartialResultError, RedisCommandError
 from .commands import DOCUMENT_FIELD, json_mget, matching_among
+from .facts import ServerFacts
 from .protocol import Args, Call, Exec, Pause, Plan, Release, Watch, WatchFailed
 from .replies import Row, check_complete, row_document, row_key, search_reply, search_warnings
 
@@ -46,7 +47,7 @@ E = TypeVar("E")
 
 # -- inside a unit of work ----------------------------------------------------------------------
 
-def watched_rows(core: RedisCore[Any], read: Read, ready: MutableSet[str],
+def watched_rows(core: RedisCore[Any], read: Read, facts: ServerFacts,
                  keys_only: bool = False) -> Plan[list[Entry]]:
     """The entries ``read`` selects, each WATCHed before the search that returned it.
 
@@ -60,7 +61,7 @@ def watched_rows(core: RedisCore[Any], read: Read, ready: MutableSet[str],
 
     def search(attempt: int, before: int) -> Plan[list[Entry]]:
         documents = _documents(read, attempt, before, keys_only)
-        return (yield from _discover(core, read, ready, documents))
+        return (yield from _discover(core, read, facts, documents))
 
     return (yield from settled(core, search, lambda entry: entry[0], windowed))
 
@@ -106,7 +107,7 @@ def _documents(read: Read, attempt: int, before: int, keys_only: bool) -> bool:
     return attempt > 0 and before <= read.page
 
 
-def _discover(core: RedisCore[Any], read: Read, ready: MutableSet[str], documents: bool
+def _discover(core: RedisCore[Any], read: Read, facts: ServerFacts, documents: bool
               ) -> Plan[list[Entry]]:
     """One search of ``read``: the keys of its window (exact filters) or, for inexact ones,
     of every candidate, or of the window's entities found in Python."""
@@ -114,11 +115,11 @@ def _discover(core: RedisCore[Any], read: Read, ready: MutableSet[str], document
     assert compiled is not None
     exact = compiled.exact
     windowed = read.limit is not None or read.query.offset > 0
-    scan = yield from core.open_scan(compiled, read.sort, ready, PAGE,
+    scan = yield from core.open_scan(compiled, read.sort, facts, PAGE,
                                      offset=read.query.offset if exact else 0,
                                      limit=read.limit if exact else None,
                                      documents=documents)
-    run = partial(core.run_query, ready)
+    run = partial(core.run_query, facts)
     out: list[Entry] = []
     seen: set[str] = set()
     skip, remaining = read.query.offset, read.limit
@@ -183,11 +184,11 @@ def _kept(core: RedisCore[Any], read: Read, entries: Sequence[Entry]) -> Plan[li
     return out
 
 
-def watched_page(core: RedisCore[Any], read: Read, ready: MutableSet[str]) -> Plan[list[Any]]:
+def watched_page(core: RedisCore[Any], read: Read, facts: ServerFacts) -> Plan[list[Any]]:
     """``read_page`` inside a unit of work: the keys are found and watched first (all of
     them), the entities handed out ``read.page`` at a time."""
     if read.watched is None:
-        read.watched = yield from watched_rows(core, read, ready)
+        read.watched = yield from watched_rows(core, read, facts)
     while read.handed < len(read.watched):
         entries = read.watched[read.handed:read.handed + read.page]
         read.handed += len(entries)
@@ -198,10 +199,10 @@ def watched_page(core: RedisCore[Any], read: Read, ready: MutableSet[str]) -> Pl
     return []
 
 
-def watched_keys(core: RedisCore[Any], read: Read, ready: MutableSet[str]) -> Plan[list[str]]:
+def watched_keys(core: RedisCore[Any], read: Read, facts: ServerFacts) -> Plan[list[str]]:
     """The keys ``read`` selects inside a unit of work (bulk update / delete), each watched
     before the search that returned it. Exact filters read no document."""
-    entries = yield from watched_rows(core, read, ready, keys_only=True)
+    entries = yield from watched_rows(core, read, facts, keys_only=True)
     compiled = read.compiled
     assert compiled is not None
     if compiled.exact:
@@ -215,7 +216,7 @@ def watched_keys(core: RedisCore[Any], read: Read, ready: MutableSet[str]) -> Pl
 # -- bulk writes outside a unit of work ---------------------------------------------------------
 
 def checked_writes(core: RedisCore[Any], read: Read, keys: Sequence[str],
-                   ready: MutableSet[str], commands: Callable[[Sequence[str]], tuple[Args, ...]],
+                   facts: ServerFacts, commands: Callable[[Sequence[str]], tuple[Args, ...]],
                    written: Callable[[Sequence[str], Sequence[Any]], int]) -> Plan[int]:
     """Write ``commands(batch)`` for the keys that still match ``read``'s filter when they
     are written: per batch, WATCH, ask Redis which still match, MULTI/EXEC those; a batch
@@ -231,7 +232,7 @@ def checked_writes(core: RedisCore[Any], read: Read, keys: Sequence[str],
     while todo:
         batch = todo.pop()
         yield Watch(tuple(batch))
-        still = yield from still_matching(core, read, batch, ready)
+        still = yield from still_matching(core, read, batch, facts)
         if not still:
             yield Release()
             tries = 0
@@ -260,7 +261,7 @@ def checked_writes(core: RedisCore[Any], read: Read, keys: Sequence[str],
 
 
 def still_matching(core: RedisCore[Any], read: Read, keys: Sequence[str],
-                   ready: MutableSet[str]) -> Plan[list[str]]:
+                   facts: ServerFacts) -> Plan[list[str]]:
     """Which of ``keys`` match ``read``'s filter now: the filter searched in Redis among these
     keys only (``FT.SEARCH ... INKEYS``; text search stems, so only Redis can say), then the
     Python check of inexact filters on the documents that search returns. Order and paging do
@@ -271,9 +272,9 @@ def still_matching(core: RedisCore[Any], read: Read, keys: Sequence[str],
         return list(keys)
     if compiled.matches_nothing:
         return []
-    yield from core.ensure_index(ready)
+    yield from core.ensure_index(facts)
     if core.query_timeout_ms:
-        yield from core.check_timeout_policy(ready)
+        yield from core.check_timeout_policy(facts)
     chunk = len(keys)
     still: list[str] = []
     start = 0
