@@ -172,7 +172,7 @@ def search(index: str, where: str, params: Sequence[str], options: Sequence[str]
             "TIMEOUT", str(timeout_ms), "DIALECT", "2")
 
 
-def ranked(index: str, where: str, params: Sequence[str], num: int, timeout_ms: int) -> Args:
+def ranked_search(index: str, where: str, params: Sequence[str], num: int, timeout_ms: int) -> Args:
     """The keys and exact scores of the ``num`` most relevant matches."""
     return search(index, where, params, ("WITHSCORES", "NOCONTENT"), num, timeout_ms)
 
