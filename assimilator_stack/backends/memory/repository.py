@@ -91,12 +91,12 @@ class InternalRepository(Repository[M]):
 
     def __init__(self, session: dict[str, Any] | None = None, model: type[M] | None = None,
                  *, clock: Callable[[], float] = time.monotonic,
-                 core: ModelDocuments[M] | None = None) -> None:
+                 documents: ModelDocuments[M] | None = None) -> None:
         if model is None:
             raise TypeError("InternalRepository needs model=...")
         super().__init__(session={} if session is None else session, model=model)
         self.session: dict[str, Any]
-        self.core: ModelDocuments[M] = core or ModelDocuments(model)
+        self.documents: ModelDocuments[M] = documents or ModelDocuments(model)
         self.clock = clock
         self._pending: list[WriteOp] | None = None  # set while inside a unit of work
         self._watched: dict[str, int | None] = {}
@@ -107,7 +107,8 @@ class InternalRepository(Repository[M]):
 
     def for_unit_of_work(self) -> InternalRepository[M]:
         """A repository for one unit of work: same dict and model, its own queue."""
-        view = InternalRepository(self.session, self.model, clock=self.clock, core=self.core)
+        view = InternalRepository(self.session, self.model, clock=self.clock,
+                                  documents=self.documents)
         view.deferred_loading = self.deferred_loading
         view._of_unit_of_work = True
         return view
@@ -119,8 +120,8 @@ class InternalRepository(Repository[M]):
         if value is None:
             return None
         if isinstance(value, BaseModel):  # a dict filled by hand with entities
-            entity, _ = self.core.build(value)
-            value = StoredDocument(self.core.codec.dump(entity), None, next(_versions))
+            entity, _ = self.documents.build(value)
+            value = StoredDocument(self.documents.codec.dump(entity), None, next(_versions))
             self.session[key] = value
         if not isinstance(value, StoredDocument):
             raise InvalidQueryError(f"session[{key!r}] holds {type(value).__name__}, not an entity")
@@ -134,12 +135,12 @@ class InternalRepository(Repository[M]):
         return None if stored is None else stored.version
 
     def _keys(self) -> list[str]:
-        prefix = self.core.key_prefix
+        prefix = self.documents.key_prefix
         return [k for k in list(self.session) if isinstance(k, str) and k.startswith(prefix)]
 
     def _load(self, key: str) -> M | None:
         stored = self._stored(key)
-        return None if stored is None else self.core.codec.load(key, stored.document)
+        return None if stored is None else self.documents.codec.load(key, stored.document)
 
     def _apply(self, key: str, step: Step, condition: str | None = None) -> None:
         """One write step, with the meaning of its Redis command (``condition``: NX / XX)."""
@@ -179,10 +180,10 @@ class InternalRepository(Repository[M]):
             return  # (Redis refuses a path on a missing key; companions come from the codec)
         document = json.loads(stored.document)
         document[_top_level_key(path)] = json.loads(value)
-        entity = self.core.codec.load(key, json.dumps(document))
+        entity = self.documents.codec.load(key, json.dumps(document))
         self.session.pop(key, None)  # a write re-indexes: the document moves to the end
         self.session[key] = StoredDocument(
-            self.core.codec.dump(entity), stored.expires_at, next(_versions)
+            self.documents.codec.dump(entity), stored.expires_at, next(_versions)
         )
 
     def _commit_ops(self, ops: Sequence[WriteOp], watched: dict[str, int | None]) -> None:
@@ -249,7 +250,7 @@ class InternalRepository(Repository[M]):
     def _select(self, query: Query, cap: int | None = None) -> list[Any]:
         """What ``filter`` returns (at most ``cap``): checked first, then selected, ordered,
         paged and projected as the Redis plans do."""
-        keys = self.core.id_keys(query)
+        keys = self.documents.id_keys(query)
         limit = query.limit
         if cap is not None:
             limit = cap if limit is None else min(cap, limit)
@@ -264,7 +265,7 @@ class InternalRepository(Repository[M]):
             projection(self.model, query.only)  # a bad field is refused before reading
         page = self._matching(query)[query.offset:end]
         self._watch([key for key, _ in page])
-        return [self._shape(self.core.codec.load(key, self._document(key)), query)
+        return [self._shape(self.documents.codec.load(key, self._document(key)), query)
                 for key, _ in page]
 
     def _shape(self, entity: M, query: Query) -> Any:
@@ -277,7 +278,7 @@ class InternalRepository(Repository[M]):
 
     def _complete(self, part: Any) -> None:
         """Fill in what only() left out (the loaded values stay), as RedisRepository does."""
-        key = self.core.key_of_entity(part)
+        key = self.documents.key_of_entity(part)
         self._watch([key])
         whole = self._load(key)
         if whole is None:
@@ -292,20 +293,20 @@ class InternalRepository(Repository[M]):
     def _matching(self, query: Query) -> list[tuple[str, M]]:
         """(key, entity) of every match, in the query's order (checked first). Without
         ``order`` the order is the index's: the order entities were last written in."""
-        check = matcher(self.core.schema, query.filter)
-        order_fields(self.core.schema, query.order)
+        check = matcher(self.documents.schema, query.filter)
+        order_fields(self.documents.schema, query.order)
         found: list[tuple[str, M]] = []
         for key in self._keys():
             entity = self._load(key)
             if entity is not None and check(entity):
                 found.append((key, entity))
         if query.relevance:  # its own relevance (ranking.relevance), most relevant first
-            schema = self.core.schema
+            schema = self.documents.schema
             found.sort(key=lambda pair: id_key(pair[1]))
             found.sort(key=lambda pair: -relevance(schema, query.filter, pair[1]))
         elif query.order:
             by_entity = {id(entity): key for key, entity in found}
-            entities = ordered(self.core.schema, [e for _, e in found], query.order)
+            entities = ordered(self.documents.schema, [e for _, e in found], query.order)
             found = [(by_entity[id(e)], e) for e in entities]
         return found
 
@@ -339,7 +340,7 @@ class InternalRepository(Repository[M]):
         """What ``filter`` returns, each with its relevance (the twin's own:
         :func:`~assimilator_stack.query.ranking.relevance`) and highlights."""
         query = collect(specs)
-        schema = self.core.schema
+        schema = self.documents.schema
         options = hit_options(schema, highlight, summarize, tags, query.only)
         ranked = bool(searches(query.filter))
         return [make_hit(schema, query.filter, entity,
@@ -363,20 +364,20 @@ class InternalRepository(Repository[M]):
         if lazy:
             return LazyCommand(self.count, *specs)
         query = collect(specs)
-        keys = self.core.id_keys(query)
+        keys = self.documents.id_keys(query)
         if keys is not None:
             return sum(1 for key in keys if self._stored(key) is not None)
         return len(self._matching(query))  # order is checked, order and paginate ignored
 
     def aggregate(self, *specs: SpecOf[M], group_by: str | Sequence[str] = (),
                   **metrics: Metric) -> list[dict[str, Any]]:
-        aggregation = Aggregation(self.core.schema, specs, group_by, metrics)
+        aggregation = Aggregation(self.documents.schema, specs, group_by, metrics)
         for _, entity in self._matching(Query(filter=aggregation.filter)):
             aggregation.add(entity)
         return aggregation.rows()
 
     def suggest(self, field: str, prefix: str, *, limit: int = 10) -> list[str]:
-        suggestion = Suggestion(self.core.schema, field, prefix, limit)
+        suggestion = Suggestion(self.documents.schema, field, prefix, limit)
         for _, entity in self._matching(collect([filter_(**suggestion.lookup)])):
             suggestion.add(entity)
         return suggestion.result()
@@ -390,7 +391,7 @@ class InternalRepository(Repository[M]):
         return _explainer[0](self.model, specs)
 
     def refresh(self, obj: M) -> None:
-        key = self.core.key_of_entity(obj)
+        key = self.documents.key_of_entity(obj)
         self._watch([key])
         fresh = self._load(key)
         if fresh is None:
@@ -401,17 +402,17 @@ class InternalRepository(Repository[M]):
         make_whole(obj)  # a partial entity refreshed holds every field now
 
     def is_modified(self, obj: M) -> bool:
-        stored = self._load(self.core.key_of_entity(obj))
-        return stored is None or not self.core.same(stored, obj)
+        stored = self._load(self.documents.key_of_entity(obj))
+        return stored is None or not self.documents.same(stored, obj)
 
     # -- writes -----------------------------------------------------------------------------
 
     def save(self, obj: EntityLike[M] = None, **fields: Any) -> M:
         if is_read_only(obj):
             self._complete(obj)
-            obj = revalidated(self.core.codec, obj)
-        entity, options = self.core.build(obj, fields)
-        self._write(self.core.save_op(entity, options))
+            obj = revalidated(self.documents.codec, obj)
+        entity, options = self.documents.build(obj, fields)
+        self._write(self.documents.save_op(entity, options))
         return entity
 
     @overload
@@ -423,7 +424,7 @@ class InternalRepository(Repository[M]):
         **values)``: set ``values`` on every match; returns how many entities changed."""
         if _is_selection(obj) or (obj is None and specs):
             selection = specs if obj is None else (obj, *specs)
-            update = build_update(self.core.schema, values)  # checked first, as in Redis
+            update = build_update(self.documents.schema, values)  # checked first, as in Redis
             self._writable()
             keys = self._select_keys(selection)
             for key in keys:
@@ -431,9 +432,9 @@ class InternalRepository(Repository[M]):
             return len(keys)
         if is_read_only(obj):
             self._complete(obj)
-            obj = revalidated(self.core.codec, obj)
-        entity, options = self.core.build(obj, values)
-        self._write(self.core.save_op(entity, options, force_update=True))
+            obj = revalidated(self.documents.codec, obj)
+        entity, options = self.documents.build(obj, values)
+        self._write(self.documents.save_op(entity, options, force_update=True))
         return entity
 
     @overload
@@ -449,15 +450,15 @@ class InternalRepository(Repository[M]):
             self._writable()
             keys = self._select_keys(specs if obj is None else (obj, *specs))
             for key in keys:
-                self._write(self.core.delete_op(key))
+                self._write(self.documents.delete_op(key))
             return len(keys)
-        self._write(self.core.delete_op(obj))
+        self._write(self.documents.delete_op(obj))
         return None
 
     def _select_keys(self, specs: Sequence[Any]) -> list[str]:
         """The keys of every match (watched inside a unit of work)."""
         query = collect(specs)
-        keys = self.core.id_keys(query)
+        keys = self.documents.id_keys(query)
         if keys is not None:
             end = None if query.limit is None else query.offset + query.limit
             keys = [k for k in keys[query.offset:end] if self._stored(k) is not None]

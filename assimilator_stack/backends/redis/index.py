@@ -150,7 +150,7 @@ def create(spec: IndexSpec) -> Plan[None]:
                 f"the index {spec.name!r} does not exist and this Redis user may not run "
                 f"FT.CREATE ({exc}). Let an administrator create it once (any repository of "
                 "this model run by a user allowed FT.CREATE creates it on first use; its "
-                "arguments are repository.core.index.create_args), or allow FT.CREATE",
+                "arguments are repository.plans.index.create_args), or allow FT.CREATE",
                 ft_create(spec.name, spec.create_args),
             ) from exc
 

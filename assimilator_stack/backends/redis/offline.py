@@ -11,12 +11,12 @@ from pydantic import BaseModel
 
 from ...exceptions import RedisCommandError
 from .facts import ServerFacts
-from .plans import RedisCore
+from .plans import ModelPlans
 
 # MAXAGGREGATERESULTS of the Redis Stack images (the server explain() assumes).
 REDIS_STACK_MAX_ROWS = 10000
 
-_plans: weakref.WeakKeyDictionary[type[BaseModel], RedisCore[Any]] = \
+_plans: weakref.WeakKeyDictionary[type[BaseModel], ModelPlans[Any]] = \
     weakref.WeakKeyDictionary()
 
 
@@ -25,7 +25,7 @@ def explain_offline(model: type[BaseModel], specs: Sequence[Any]) -> list[str]:
     default settings, its index made. Refuses what ``filter`` refuses."""
     plans = _plans.get(model)
     if plans is None:
-        plans = _plans[model] = RedisCore(model)
+        plans = _plans[model] = ModelPlans(model)
     facts = ServerFacts(index_ready={plans.index.name}, max_aggregate_rows=REDIS_STACK_MAX_ROWS,
                         max_rows_known=True)
     plan = plans.explain(specs, facts)

@@ -1,6 +1,6 @@
 """What the sync and async Redis repositories share: every public method, written once.
 
-Each method builds a plan (core.py) and hands it to ``self._run``: the sync repository runs it
+Each method builds a plan (plans.py) and hands it to ``self._run``: the sync repository runs it
 at once and returns the value, the async one returns a coroutine to await. Unit-of-work state
 (the queue of pending writes, whether reads were WATCHed) and what a write means inside and
 outside a unit of work live here too, so RedisRepository and AsyncRedisRepository only say how
@@ -23,8 +23,9 @@ from ...exceptions import InvalidQueryError, NotFoundError, UnitOfWorkError
 from ...query.ranking import hit_options
 from . import aggregate as aggregating
 from .facts import server_facts
-from .plans import Read, RedisCore
+from .plans import ModelPlans
 from .protocol import Plan, Release
+from .reads import Read
 from .sync_driver import SyncSession
 
 if TYPE_CHECKING:
@@ -76,9 +77,9 @@ class RedisRepositoryBase(Generic[M]):
     def __init__(self, session: Any, model: type[M], index_timeout: float = 60.0,
                  *, query_timeout_ms: int = 0, unindexed: Literal["raise", "warn"] = "raise",
                  index_check_interval: float = 1.0, redis_wildcards: bool = False,
-                 core: RedisCore[M] | None = None) -> None:
+                 plans: ModelPlans[M] | None = None) -> None:
         super().__init__(session=session, model=model)  # type: ignore[call-arg]
-        self.core: RedisCore[M] = core or RedisCore(
+        self.plans: ModelPlans[M] = plans or ModelPlans(
             model, index_timeout=index_timeout, query_timeout_ms=query_timeout_ms,
             unindexed=unindexed, index_check_interval=index_check_interval,
             redis_wildcards=redis_wildcards)
@@ -91,7 +92,7 @@ class RedisRepositoryBase(Generic[M]):
     def for_unit_of_work(self: R) -> R:
         """A repository for one unit of work: same client and model, its own watched
         connection and queue of writes."""
-        view = type(self)(self.session, self.model, core=self.core)
+        view = type(self)(self.session, self.model, plans=self.plans)
         view._of_unit_of_work = True
         return view
 
@@ -123,7 +124,7 @@ class RedisRepositoryBase(Generic[M]):
         ops, self._pending = self._pending, []
         watched, self._watching = self._watching, False
         return self._run(released(
-            self.core.commit(ops, reads_watched=watched, facts=self._facts)))
+            self.plans.commit(ops, reads_watched=watched, facts=self._facts)))
 
     def _rollback(self) -> Any:
         self._pending = [] if self._pending is not None else None
@@ -155,15 +156,15 @@ class RedisRepositoryBase(Generic[M]):
         elif self._of_unit_of_work:
             raise UnitOfWorkError(OUTSIDE_WRITE)
         else:
-            yield from released(self.core.commit([op], reads_watched=False, facts=self._facts))
+            yield from released(self.plans.commit([op], reads_watched=False, facts=self._facts))
 
     def _saving(self, obj: Any, fields: dict[str, Any], force_update: bool = False
                 ) -> Plan[M]:
         if is_read_only(obj):  # read with only(): what was left out is read first
-            complete(obj, (yield from self._reading(self.core.fetch(obj, self._watch))))
-            obj = revalidated(self.core.codec, obj)
-        entity, options = self.core.build(obj, fields)
-        yield from self._writing(self.core.save_op(entity, options, force_update=force_update))
+            complete(obj, (yield from self._reading(self.plans.fetch(obj, self._watch))))
+            obj = revalidated(self.plans.codec, obj)
+        entity, options = self.plans.build(obj, fields)
+        yield from self._writing(self.plans.save_op(entity, options, force_update=force_update))
         return entity
 
     def _bulk(self, plan: Plan[tuple[int, list[WriteOp]]]) -> Plan[int]:
@@ -185,53 +186,53 @@ class RedisRepositoryBase(Generic[M]):
         if is_selection(obj) or obj is None:
             selection = specs if obj is None else (obj, *specs)
             return (yield from self._bulk(
-                self.core.delete_matches(selection, self._facts, queue=self._watch)))
-        yield from self._writing(self.core.delete_op(obj))
+                self.plans.delete_matches(selection, self._facts, queue=self._watch)))
+        yield from self._writing(self.plans.delete_op(obj))
         return None
 
     def _refreshing(self, obj: M) -> Plan[None]:
-        copy_state(obj, (yield from self._reading(self.core.fetch(obj, self._watch))))
+        copy_state(obj, (yield from self._reading(self.plans.fetch(obj, self._watch))))
         make_whole(obj)  # a partial entity refreshed holds every field now
 
     def _comparing(self, obj: M) -> Plan[bool]:
         try:
-            stored = yield from self.core.fetch(obj, watch=False)
+            stored = yield from self.plans.fetch(obj, watch=False)
         except NotFoundError:
             return True
-        return not self.core.same(stored, obj)
+        return not self.plans.same(stored, obj)
 
     async def _streaming(self, read: Read) -> AsyncIterator[M]:
         # Written once as an async generator: AsyncSession awaits it, SyncSession iterates
         # it without an event loop (its plans never suspend).
         try:
             while not read.done:
-                page = self.core.read_page(read, self._facts, self._watch)
+                page = self.plans.read_page(read, self._facts, self._watch)
                 for entity in await self._session.drive(self._reading(page)):
                     yield entity
         finally:
             if not read.done:
-                await self._session.drive(self.core.close_read(read))
+                await self._session.drive(self.plans.close_read(read))
 
     # -- reads ------------------------------------------------------------------------------
 
     def get(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
             return self.lazy_command(self.get, *specs)
-        return self._run(self._reading(self.core.get(specs, self._facts, self._watch)))
+        return self._run(self._reading(self.plans.get(specs, self._facts, self._watch)))
 
     def filter(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
             return self.lazy_command(self.filter, *specs)
-        return self._run(self._reading(self.core.filter(specs, self._facts, self._watch)))
+        return self._run(self._reading(self.plans.filter(specs, self._facts, self._watch)))
 
     def hits(self, *specs: Any, highlight: Any = (), summarize: Any = (),
              tags: Any = ("<b>", "</b>")) -> Any:
         """Like ``filter``, each entity as a :class:`Hit`: its relevance when a ``search`` is
         among ``specs`` (else None) and, for the named ``Text()`` fields, its text with the
         matched words wrapped in ``tags`` (``summarize``: fragments around the matches)."""
-        options = hit_options(self.core.schema, highlight, summarize, tags,
+        options = hit_options(self.plans.schema, highlight, summarize, tags,
                               collect(specs).only)  # checked now
-        return self._run(self._reading(self.core.hits(specs, options, self._facts,
+        return self._run(self._reading(self.plans.hits(specs, options, self._facts,
                                                       self._watch)))
 
     def stream(self, *specs: Any, batch_size: int = 1000) -> Any:
@@ -242,38 +243,38 @@ class RedisRepositoryBase(Generic[M]):
             raise InvalidQueryError(
                 f"stream(batch_size=...) must be an int >= 1, got {batch_size!r}"
             )
-        read = self.core.read(specs, page=batch_size, stream=True)  # checked now
+        read = self.plans.read(specs, page=batch_size, stream=True)  # checked now
         return self._session.iterate(self._streaming(read))
 
     def count(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
             return self.lazy_command(self.count, *specs)
-        return self._run(self.core.count(specs, self._facts))
+        return self._run(self.plans.count(specs, self._facts))
 
     def aggregate(self, *specs: Any, group_by: Any = (), **metrics: Any) -> Any:
         """Rows of group values and metrics over the entities ``specs`` select (see
         docs/queries.md, "Aggregations and suggestions"); checked before anything is sent."""
-        aggregation = Aggregation(self.core.schema, specs, group_by, metrics)
-        read = aggregating.selection(self.core, aggregation)
-        return self._run(aggregating.aggregate(self.core, aggregation, read, self._facts))
+        aggregation = Aggregation(self.plans.schema, specs, group_by, metrics)
+        read = aggregating.selection(self.plans, aggregation)
+        return self._run(aggregating.aggregate(self.plans, aggregation, read, self._facts))
 
     def suggest(self, field: str, prefix: str, *, limit: int = 10) -> Any:
         """Distinct values of the str field ``field`` starting with ``prefix`` (ignoring
         case), most frequent first, ties alphabetical; at most ``limit``."""
-        suggestion = Suggestion(self.core.schema, field, prefix, limit)
-        read = aggregating.suggestion_read(self.core, suggestion)
-        return self._run(aggregating.suggest(self.core, suggestion, read, self._facts))
+        suggestion = Suggestion(self.plans.schema, field, prefix, limit)
+        read = aggregating.suggestion_read(self.plans, suggestion)
+        return self._run(aggregating.suggest(self.plans, suggestion, read, self._facts))
 
     def explain(self, *specs: Any) -> Any:
         """The FT.AGGREGATE (or, for a lookup by id, JSON.MGET) ``filter(*specs)`` sends first,
         as a list of arguments."""
-        return self._run(self.core.explain(specs, self._facts))
+        return self._run(self.plans.explain(specs, self._facts))
 
     def index_status(self) -> Any:
         """The model's index as the server reports it (an IndexStatus: documents, indexing
         progress, indexing failures, and the last failing document when it is still missing
         from the index, naming the field whose value the index cannot take)."""
-        return self._run(self.core.index_status(self._facts))
+        return self._run(self.plans.index_status(self._facts))
 
     def refresh(self, obj: M) -> Any:
         return self._run(self._refreshing(obj))
@@ -291,7 +292,7 @@ class RedisRepositoryBase(Generic[M]):
         **values)``: set ``values`` on every match; returns how many entities changed."""
         if is_selection(obj) or (obj is None and specs):
             selection = specs if obj is None else (obj, *specs)
-            return self._run_write(self._bulk(self.core.update_matches(
+            return self._run_write(self._bulk(self.plans.update_matches(
                 selection, values, self._facts, queue=self._watch)))
         return self._run_write(self._saving(obj, values, force_update=True))
 

@@ -33,7 +33,7 @@ M = TypeVar("M", bound=BaseModel)
 LIST_PAGE = 10000
 # MAXAGGREGATERESULTS when the server does not say (FT.CONFIG refused): small and safe.
 _FALLBACK_MAX_ROWS = 1000
-# Compiled filters (and sort keys) kept per repository core, oldest dropped first.
+# Compiled filters (and sort keys) kept per repository plans, oldest dropped first.
 _COMPILED_CACHE = 256
 
 
