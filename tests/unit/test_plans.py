@@ -1,6 +1,7 @@
-"""The Redis plans (backends/redis: plans, scan.py, watching.py) driven by replies written by hand, in
-every shape a client may get them (RESP2 / RESP3, bytes / str): which requests each operation
-makes, in which order, and what it makes of the replies. No server (tests/support/scripted.py).
+"""The Redis plans (backends/redis/: reads, writes, bulk, scan.py, watching.py) driven by
+replies written by hand, in every shape a client may get them (RESP2 / RESP3, bytes / str):
+which requests each operation makes, in which order, and what it makes of the replies. No
+server (tests/support/scripted.py).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 from pydantic import BaseModel
 
 from ...core.specs import Specification, collect
-from ...core.unit_of_work import NESTED_BEGIN, OUTSIDE_COMMIT, OUTSIDE_WRITE
+from ...core.unit_of_work import OUTSIDE_WRITE
 from ...documents.aggregation import Aggregation, Suggestion
 from ...documents.projections import complete, is_read_only, make_whole, revalidated
 from ...documents.writes import WriteOp
@@ -27,6 +27,7 @@ from .plans import ModelPlans
 from .protocol import Plan, Release
 from .reads import Read
 from .sync_driver import SyncSession
+from .transaction import Transaction
 
 if TYPE_CHECKING:
     from .async_driver import AsyncSession as AsyncDriver
@@ -85,16 +86,20 @@ class RedisRepositoryBase(Generic[M]):
             redis_wildcards=redis_wildcards)
         self._session = self.session_type(session, type(self).__name__)
         self._facts = server_facts(session)
-        self._pending: list[WriteOp] | None = None  # set while inside a unit of work
-        self._watching = False
-        self._of_unit_of_work = False  # uow.repository: writes only inside the block
+        # uow.repository: the unit of work's state (writes only inside its block); else None
+        self._transaction: Transaction | None = None
 
-    def for_unit_of_work(self: R) -> R:
+    def for_unit_of_work(self: R, transaction: Transaction | None = None) -> R:
         """A repository for one unit of work: same client and model, its own watched
-        connection and queue of writes."""
+        connection; its writes queue in ``transaction`` (the unit of work's)."""
         view = type(self)(self.session, self.model, plans=self.plans)
-        view._of_unit_of_work = True
+        view._transaction = transaction if transaction is not None else Transaction()
         return view
+
+    @property
+    def _queue(self) -> list[WriteOp] | None:
+        """The unit of work's queue of writes while its block runs, else None."""
+        return None if self._transaction is None else self._transaction.pending
 
     def _run(self, plan: Plan[T]) -> Any:
         """The plan's value (sync) or a coroutine giving it (async)."""
@@ -105,42 +110,27 @@ class RedisRepositoryBase(Generic[M]):
         since tasks and threads may share this repository and a write that WATCHes (an
         only_create / only_update check, a bulk write's re-check) must hold its own
         connection, not share one another write's EXEC ends."""
-        if self._pending is not None:
+        if self._queue is not None:
             return self._session.run(plan)
         return self._session.sibling().run(plan)
 
     # -- what a unit of work drives ----------------------------------------------------------
 
-    def _begin(self) -> Any:
-        if self._pending is not None:
-            raise UnitOfWorkError(NESTED_BEGIN)
-        self._pending = []
-        self._watching = False
+    # (the state is the unit of work's: transaction.py)
+
+    def _release(self) -> Any:
+        """UNWATCH and give back the unit of work's connection."""
         return self._run(released(_nothing()))
 
-    def _commit(self) -> Any:
-        if self._pending is None:
-            raise UnitOfWorkError(OUTSIDE_COMMIT)
-        ops, self._pending = self._pending, []
-        watched, self._watching = self._watching, False
+    def _commit(self, ops: list[WriteOp], reads_watched: bool) -> Any:
         return self._run(released(
-            self.plans.commit(ops, reads_watched=watched, facts=self._facts)))
-
-    def _rollback(self) -> Any:
-        self._pending = [] if self._pending is not None else None
-        self._watching = False
-        return self._run(released(_nothing()))
-
-    def _close(self) -> Any:
-        done = self._rollback()
-        self._pending = None
-        return done
+            self.plans.commit(ops, reads_watched=reads_watched, facts=self._facts)))
 
     # -- plans with the unit-of-work state ----------------------------------------------------
 
     @property
     def _watch(self) -> bool:
-        return self._pending is not None
+        return self._queue is not None
 
     def _reading(self, plan: Plan[T]) -> Plan[T]:
         """A read; keys it WATCHed count as read by the unit of work even when the read then
@@ -148,12 +138,14 @@ class RedisRepositoryBase(Generic[M]):
         try:
             return (yield from plan)
         finally:
-            self._watching |= self._session.watching
+            if self._transaction is not None:
+                self._transaction.reads_watched |= self._session.watching
 
     def _writing(self, op: WriteOp) -> Plan[None]:
-        if self._pending is not None:
-            self._pending.append(op)
-        elif self._of_unit_of_work:
+        queue = self._queue
+        if queue is not None:
+            queue.append(op)
+        elif self._transaction is not None:
             raise UnitOfWorkError(OUTSIDE_WRITE)
         else:
             yield from released(self.plans.commit([op], reads_watched=False, facts=self._facts))
@@ -170,14 +162,16 @@ class RedisRepositoryBase(Generic[M]):
     def _bulk(self, plan: Plan[tuple[int, list[WriteOp]]]) -> Plan[int]:
         """A bulk update / delete: written now, or (unit of work) its keys watched and its
         writes queued. Returns how many entities it changed (or will)."""
-        if self._pending is None and self._of_unit_of_work:
+        if self._queue is None and self._transaction is not None:
             plan.close()
             raise UnitOfWorkError(OUTSIDE_WRITE)
-        if self._pending is None:
+        if self._queue is None:
             done, _ = yield from released(plan)
             return done
         done, ops = yield from self._reading(plan)
-        self._pending.extend(ops)
+        queue = self._queue
+        assert queue is not None
+        queue.extend(ops)
         return done
 
     def _deleting(self, obj: Any, specs: tuple[Any, ...]) -> Plan[int | None]:

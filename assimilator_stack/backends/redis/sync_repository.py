@@ -48,10 +48,11 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
                          redis_wildcards=redis_wildcards, plans=plans)
 
     def save(self, obj: EntityLike[M] = None, **fields: Any) -> M:
-        if self._pending is not None and not is_read_only(obj):
+        queue = self._queue
+        if queue is not None and not is_read_only(obj):
             # In a unit of work: queued, nothing to send, so no plan to run (per save).
             entity, options = self.plans.build(obj, fields)
-            self._pending.append(self.plans.save_op(entity, options))
+            queue.append(self.plans.save_op(entity, options))
             return entity
         saved: M = super().save(obj, **fields)
         return saved
