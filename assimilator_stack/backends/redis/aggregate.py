@@ -1,6 +1,6 @@
 """``aggregate`` and ``suggest`` on Redis, as plans: the filter selects the entities (one
 cursor read of their documents, complete while others write: see CursorScan), and
-aggregation.py computes the answer from them, as the in-memory twin does."""
+documents/aggregation.py computes the answer from them, as the in-memory twin does."""
 
 from __future__ import annotations
 

@@ -188,6 +188,11 @@ def matching_among(index: str, where: str, params: Sequence[str], keys: Sequence
 # -- the index and the server's settings ---------------------------------------------------------
 
 
+def is_search(args: Args) -> bool:
+    """Does ``args`` query the index (FT.AGGREGATE / FT.SEARCH)?"""
+    return args[0] in ("FT.AGGREGATE", "FT.SEARCH")
+
+
 def ft_info(index: str) -> Args:
     return ("FT.INFO", index)
 

@@ -1,10 +1,11 @@
 """What the sync and async Redis repositories share: every public method, written once.
 
-Each method builds a plan (plans.py) and hands it to ``self._run``: the sync repository runs it
-at once and returns the value, the async one returns a coroutine to await. Unit-of-work state
-(the queue of pending writes, whether reads were WATCHed) and what a write means inside and
-outside a unit of work live here too, so RedisRepository and AsyncRedisRepository only say how
-a plan is run and which LazyCommand ``lazy=True`` gives.
+Each method builds a plan (ModelPlans, plans.py) and hands it to ``self._run``: the sync
+repository runs it at once and returns the value, the async one returns a coroutine to await.
+What a write means inside and outside a unit of work lives here too (the unit of work's state,
+its queue of writes and whether reads were WATCHed, is its own: transaction.py), so
+RedisRepository and AsyncRedisRepository only say how a plan is run and which LazyCommand
+``lazy=True`` gives.
 """
 
 from __future__ import annotations

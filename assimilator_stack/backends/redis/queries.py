@@ -15,7 +15,7 @@ from ...exceptions import (
     RedisCommandError,
 )
 from ...query.redisearch import CompiledFilter, compile_filter, filter_key
-from .commands import ft_config_get
+from .commands import ft_config_get, is_search
 from .facts import ServerFacts
 from .health import IndexHealth, IndexStatus
 from .index import IndexSpec, create, ensure_index, is_missing_index_error
@@ -33,7 +33,7 @@ M = TypeVar("M", bound=BaseModel)
 LIST_PAGE = 10000
 # MAXAGGREGATERESULTS when the server does not say (FT.CONFIG refused): small and safe.
 _FALLBACK_MAX_ROWS = 1000
-# Compiled filters (and sort keys) kept per repository plans, oldest dropped first.
+# Compiled filters (and sort keys) kept per ModelPlans (per repository), oldest dropped first.
 _COMPILED_CACHE = 256
 
 
@@ -46,7 +46,7 @@ class QueryPlans(ModelDocuments[M]):
         super().__init__(model)
         # Let RediSearch expand prefix/suffix/infix patterns (startswith, contains, like, search
         # prefixes) instead of checking them in Python; exact only when the server's
-        # MAXPREFIXEXPANSIONS exceeds the distinct values of the field (see redis_/query.py).
+        # MAXPREFIXEXPANSIONS exceeds the distinct values of the field (see query/redisearch.py).
         self.redis_wildcards = redis_wildcards
         self.index = IndexSpec(self.schema)
         self.index_timeout = index_timeout
@@ -100,7 +100,7 @@ class QueryPlans(ModelDocuments[M]):
         was dropped behind our back, e.g. FLUSHALL). A timeout is never a partial answer.
         ``before``: commands sent first in the same round trip; the value is then (their
         replies, errors as exceptions; the query's reply)."""
-        searching = args[0] in ("FT.AGGREGATE", "FT.SEARCH")
+        searching = is_search(args)
         if searching:
             yield from self.ensure_index(facts)
             if self.query_timeout_ms:
