@@ -300,6 +300,41 @@ def test_only_create_retries_a_lost_race_and_then_reports_the_key_exists(
     script.done()
 
 
+def saves(plans: ModelPlans[Part], n: int) -> list[Any]:
+    return [plans.save_op(*plans.build(Part(id=str(i), name="a", qty=i))) for i in range(n)]
+
+
+def test_a_refused_persist_script_is_a_server_fact_then_keys_are_persisted_one_by_one(
+        plans: ModelPlans[Part], shape: Shape) -> None:
+    """Many saves clear their keys' old TTLs with one EVAL at the end of the MULTI; when the
+    server refuses EVAL (an ACL), the commit is sent again with a PERSIST after each save, and
+    the pool's ServerFacts remember it: the next commit sends no EVAL."""
+    ops = saves(plans, 40)
+    keys = tuple(op.key for op in ops)
+    one_by_one = Exec(tuple(args for op in ops
+                            for args in (*write_commands(op), ("PERSIST", op.key))))
+    facts = ServerFacts(index_created={plans.index.name})  # no FT.CREATE to script
+
+    def with_script(request: Request) -> bool:
+        return isinstance(request, Exec) and request.commands[-1][0] == "EVAL" \
+            and request.commands[-1][2:] == (len(keys), *keys) \
+            and request.commands[:-1] == tuple(a for op in ops for a in write_commands(op))
+
+    def ok(request: Request) -> list[Any]:
+        assert isinstance(request, Exec)
+        return [shape.s("OK")] * len(request.commands)
+
+    script = Script(Step(with_script, RedisCommandError("NOPERM this user has no permissions "
+                                                        "to run the 'eval' command")),
+                    (one_by_one, ok))
+    script.run(plans.commit(ops, reads_watched=False, facts=facts))
+    script.done()
+    assert facts.scripts_refused
+    again = Script((one_by_one, ok))
+    again.run(plans.commit(ops, reads_watched=False, facts=facts))
+    again.done()
+
+
 # -- bulk writes outside a unit of work -----------------------------------------------------------
 
 def ok_per_command(shape: Shape) -> Any:
