@@ -2,21 +2,16 @@
 
 For fast unit tests of code written against :class:`~assimilator_stack.Repository`: the same
 API and the same meaning as RedisRepository (docs/queries.md), checked against it by
-tests/differential/test_differential.py. The dict plays the Redis database: keys are the same
-``f"{prefix}:{id}"`` keys, values hold the entity's JSON document (so what comes back is what
-Redis would give back, and entities are always copies), its expiry and a version that plays
-WATCH. Writes are the very write ops RedisRepository commits (documents/writes.py), applied to
-the dict with the meaning of their Redis commands (JSON.SET NX/XX, EXPIRE, PEXPIRE, PERSIST,
-DEL).
+tests/differential/test_differential.py. The dict plays the Redis database (store.py): the
+same keys, each holding the entity's JSON document (entities are always copies), its expiry
+and a version that plays WATCH; writes are the very write ops RedisRepository commits
+(documents/writes.py), applied with the meaning of their Redis commands.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel
@@ -41,26 +36,15 @@ from ...documents.projections import (
 )
 from ...documents.updates import build_update
 from ...documents.writes import (
-    AppendPath,
-    DeleteKey,
-    DeletePath,
-    Expire,
-    SetDocument,
-    SetPath,
-    Step,
     WriteOp,
-    condition_failure,
-    conflict,
 )
 from ...exceptions import InvalidQueryError, NotFoundError, UnitOfWorkError
-from ...fields.schema import INDEX_EXTRAS_KEY
 from ...query.filters import searches
 from ...query.python import id_key, matcher, order_fields, ordered
 from ...query.ranking import hit_options, relevance
+from .store import DictStore
 
 M = TypeVar("M", bound=BaseModel)
-
-_versions = itertools.count(1)
 
 # explain() tells what RedisRepository would send: only the Redis backend knows that, and the
 # twin imports no backend, so the backends package hands it in (backends/__init__.py).
@@ -72,14 +56,6 @@ def explain_with(explainer: Explainer) -> None:
     """Let InternalRepository.explain answer with ``explainer(model, specs)``."""
     _explainer[:] = [explainer]
 
-
-@dataclass
-class StoredDocument:
-    """What the session dict holds for one key."""
-
-    document: str  # the JSON document, as RedisRepository writes it
-    expires_at: float | None = None  # on the repository's clock
-    version: int = 0  # changes on every write (WATCH)
 
 
 class InternalRepository(Repository[M]):
@@ -98,6 +74,7 @@ class InternalRepository(Repository[M]):
         self.session: dict[str, Any]
         self.documents: ModelDocuments[M] = documents or ModelDocuments(model)
         self.clock = clock
+        self._store = DictStore(self.session, self.documents, clock)
         self._pending: list[WriteOp] | None = None  # set while inside a unit of work
         self._watched: dict[str, int | None] = {}
         # Partial entities (only) load what they left out on first access, as with the sync
@@ -113,98 +90,6 @@ class InternalRepository(Repository[M]):
         view._of_unit_of_work = True
         return view
 
-    # -- the dict as a database -------------------------------------------------------------
-
-    def _stored(self, key: str) -> StoredDocument | None:
-        value = self.session.get(key)
-        if value is None:
-            return None
-        if isinstance(value, BaseModel):  # a dict filled by hand with entities
-            entity, _ = self.documents.build(value)
-            value = StoredDocument(self.documents.codec.dump(entity), None, next(_versions))
-            self.session[key] = value
-        if not isinstance(value, StoredDocument):
-            raise InvalidQueryError(f"session[{key!r}] holds {type(value).__name__}, not an entity")
-        if value.expires_at is not None and value.expires_at <= self.clock():
-            del self.session[key]  # expired entities vanish
-            return None
-        return value
-
-    def _version(self, key: str) -> int | None:
-        stored = self._stored(key)
-        return None if stored is None else stored.version
-
-    def _keys(self) -> list[str]:
-        prefix = self.documents.key_prefix
-        return [k for k in list(self.session) if isinstance(k, str) and k.startswith(prefix)]
-
-    def _load(self, key: str) -> M | None:
-        stored = self._stored(key)
-        return None if stored is None else self.documents.codec.load(key, stored.document)
-
-    def _apply(self, key: str, step: Step, condition: str | None = None) -> None:
-        """One write step, with the meaning of its Redis command (``condition``: NX / XX)."""
-        stored = self._stored(key)
-        if isinstance(step, SetPath):
-            self._set_path(key, stored, step.path, step.value)
-        elif isinstance(step, SetDocument):
-            if (condition == "nx" and stored is not None) or (
-                    condition == "xx" and stored is None):
-                return
-            expires_at = stored.expires_at if stored is not None else None  # JSON.SET keeps TTL
-            self.session.pop(key, None)  # a write re-indexes: the document moves to the end
-            self.session[key] = StoredDocument(step.document, expires_at, next(_versions))
-        elif isinstance(step, Expire):
-            if stored is not None:
-                seconds = float(step.amount) / (1000.0 if step.unit == "ms" else 1.0)
-                stored.expires_at = self.clock() + seconds
-                stored.version = next(_versions)
-        elif isinstance(step, DeleteKey):
-            self.session.pop(key, None)
-        elif isinstance(step, (DeletePath, AppendPath)) and step.path.startswith(_EXTRAS_PATH):
-            pass  # index companions: re-derived from the document by the codec (_set_path)
-        else:  # pragma: no cover (a step the Redis backend learnt and the twin did not)
-            raise NotImplementedError(f"InternalRepository cannot apply {step!r} to {key!r}")
-
-    def _persist(self, key: str) -> None:
-        """PERSIST: the key's TTL goes."""
-        stored = self._stored(key)
-        if stored is not None and stored.expires_at is not None:
-            stored.expires_at = None
-            stored.version = next(_versions)
-
-    def _set_path(self, key: str, stored: StoredDocument | None, path: str, value: str) -> None:
-        """``JSON.SET key $.field value`` (a bulk update): the field is replaced and the
-        document's index companions derived again, as the codec writes them."""
-        if stored is None or path.startswith(_EXTRAS_PATH):
-            return  # (Redis refuses a path on a missing key; companions come from the codec)
-        document = json.loads(stored.document)
-        document[_top_level_key(path)] = json.loads(value)
-        entity = self.documents.codec.load(key, json.dumps(document))
-        self.session.pop(key, None)  # a write re-indexes: the document moves to the end
-        self.session[key] = StoredDocument(
-            self.documents.codec.dump(entity), stored.expires_at, next(_versions)
-        )
-
-    def _commit_ops(self, ops: Sequence[WriteOp], watched: dict[str, int | None]) -> None:
-        """All or nothing, as the Redis commit (backends/redis): a changed read is a conflict
-        (also when it makes an only_create / only_update fail: read, then deleted by another
-        client), then the conditions."""
-        if not ops:
-            return
-        if any(self._version(key) != version for key, version in watched.items()):
-            raise conflict()
-        conditional = [op for op in ops if op.condition is not None]
-        failed = condition_failure(
-            conditional, [self._stored(op.key) is not None for op in conditional])
-        if failed is not None:
-            raise failed
-        for op in ops:
-            for step in op.steps:
-                self._apply(op.key, step, op.condition)
-            if op.persist:  # a save clears the old TTL (SET's semantics)
-                self._persist(op.key)
-
     def _writable(self) -> None:
         if self._pending is None and self._of_unit_of_work:
             raise UnitOfWorkError(OUTSIDE_WRITE)
@@ -214,13 +99,13 @@ class InternalRepository(Repository[M]):
         if self._pending is not None:
             self._pending.append(op)
         else:
-            self._commit_ops([op], {})
+            self._store.commit([op], {})
 
     def _watch(self, keys: Sequence[str]) -> None:
         if self._pending is None:
             return
         for key in keys:
-            self._watched.setdefault(key, self._version(key))
+            self._watched.setdefault(key, self._store.version(key))
 
     # -- what a unit of work drives ----------------------------------------------------------
 
@@ -235,7 +120,7 @@ class InternalRepository(Repository[M]):
             raise UnitOfWorkError(OUTSIDE_COMMIT)
         ops, self._pending = self._pending, []
         watched, self._watched = self._watched, {}
-        self._commit_ops(ops, watched)
+        self._store.commit(ops, watched)
 
     def _rollback(self) -> None:
         self._pending = [] if self._pending is not None else None
@@ -260,12 +145,13 @@ class InternalRepository(Repository[M]):
                 projection(self.model, query.only)
             keys = keys[query.offset:end]
             self._watch(keys)
-            return [self._shape(e, query) for e in (self._load(k) for k in keys) if e is not None]
+            found = (self._store.load(k) for k in keys)
+            return [self._shape(e, query) for e in found if e is not None]
         if query.only:
             projection(self.model, query.only)  # a bad field is refused before reading
         page = self._matching(query)[query.offset:end]
         self._watch([key for key, _ in page])
-        return [self._shape(self.documents.codec.load(key, self._document(key)), query)
+        return [self._shape(self.documents.codec.load(key, self._store.document(key)), query)
                 for key, _ in page]
 
     def _shape(self, entity: M, query: Query) -> Any:
@@ -280,15 +166,10 @@ class InternalRepository(Repository[M]):
         """Fill in what only() left out (the loaded values stay), as RedisRepository does."""
         key = self.documents.key_of_entity(part)
         self._watch([key])
-        whole = self._load(key)
+        whole = self._store.load(key)
         if whole is None:
             raise NotFoundError(f"{key!r} does not exist")
         complete(part, whole)
-
-    def _document(self, key: str) -> str:
-        stored = self._stored(key)
-        assert stored is not None
-        return stored.document
 
     def _matching(self, query: Query) -> list[tuple[str, M]]:
         """(key, entity) of every match, in the query's order (checked first). Without
@@ -296,8 +177,8 @@ class InternalRepository(Repository[M]):
         check = matcher(self.documents.schema, query.filter)
         order_fields(self.documents.schema, query.order)
         found: list[tuple[str, M]] = []
-        for key in self._keys():
-            entity = self._load(key)
+        for key in self._store.model_keys():
+            entity = self._store.load(key)
             if entity is not None and check(entity):
                 found.append((key, entity))
         if query.relevance:  # its own relevance (ranking.relevance), most relevant first
@@ -366,7 +247,7 @@ class InternalRepository(Repository[M]):
         query = collect(specs)
         keys = self.documents.id_keys(query)
         if keys is not None:
-            return sum(1 for key in keys if self._stored(key) is not None)
+            return sum(1 for key in keys if self._store.stored(key) is not None)
         return len(self._matching(query))  # order is checked, order and paginate ignored
 
     def aggregate(self, *specs: SpecOf[M], group_by: str | Sequence[str] = (),
@@ -393,7 +274,7 @@ class InternalRepository(Repository[M]):
     def refresh(self, obj: M) -> None:
         key = self.documents.key_of_entity(obj)
         self._watch([key])
-        fresh = self._load(key)
+        fresh = self._store.load(key)
         if fresh is None:
             raise NotFoundError(f"{key!r} does not exist")
         obj.__dict__.update(fresh.__dict__)
@@ -402,7 +283,7 @@ class InternalRepository(Repository[M]):
         make_whole(obj)  # a partial entity refreshed holds every field now
 
     def is_modified(self, obj: M) -> bool:
-        stored = self._load(self.documents.key_of_entity(obj))
+        stored = self._store.load(self.documents.key_of_entity(obj))
         return stored is None or not self.documents.same(stored, obj)
 
     # -- writes -----------------------------------------------------------------------------
@@ -461,7 +342,7 @@ class InternalRepository(Repository[M]):
         keys = self.documents.id_keys(query)
         if keys is not None:
             end = None if query.limit is None else query.offset + query.limit
-            keys = [k for k in keys[query.offset:end] if self._stored(k) is not None]
+            keys = [k for k in keys[query.offset:end] if self._store.stored(k) is not None]
         else:
             if query.only:
                 projection(self.model, query.only)
@@ -471,14 +352,7 @@ class InternalRepository(Repository[M]):
         return keys
 
 
-_EXTRAS_PATH = f"$.{INDEX_EXTRAS_KEY}"
 
-
-def _top_level_key(path: str) -> str:
-    """``$.name`` / ``$["odd key"]`` -> the document key."""
-    if path.startswith('$["'):
-        return str(json.loads(path[2:-1]))
-    return path[2:]
 
 
 def _is_selection(obj: Any) -> bool:
