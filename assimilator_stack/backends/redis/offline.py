@@ -3,7 +3,6 @@ twin's ``explain()`` (handed in by backends/__init__.py, as the twin imports no 
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,16 +15,11 @@ from .plans import ModelPlans
 # MAXAGGREGATERESULTS of the Redis Stack images (the server explain() assumes).
 REDIS_STACK_MAX_ROWS = 10000
 
-_plans: weakref.WeakKeyDictionary[type[BaseModel], ModelPlans[Any]] = \
-    weakref.WeakKeyDictionary()
-
 
 def explain_offline(model: type[BaseModel], specs: Sequence[Any]) -> list[str]:
     """The command ``filter(*specs)`` would send first to a Redis Stack server with its
     default settings, its index made. Refuses what ``filter`` refuses."""
-    plans = _plans.get(model)
-    if plans is None:
-        plans = _plans[model] = ModelPlans(model)
+    plans = ModelPlans(model)  # (a fraction of a millisecond: not worth keeping)
     facts = ServerFacts(index_ready={plans.index.name}, max_aggregate_rows=REDIS_STACK_MAX_ROWS,
                         max_rows_known=True)
     plan = plans.explain(specs, facts)
