@@ -12,7 +12,7 @@ from ...fields.schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, Mod
 from .commands import ft_create, ft_info
 from .facts import ServerFacts
 from .protocol import Call, Pause, Plan
-from .replies import index_info
+from .replies import index_info, is_permission_error, is_unknown_index
 
 _POLL_SECONDS = 0.02
 
@@ -114,7 +114,7 @@ def ensure_index(
     try:
         info = index_info((yield Call(ft_info(spec.name))))
     except RedisCommandError as exc:
-        if not _is_unknown_index(exc):
+        if not is_unknown_index(exc):
             raise
         yield from create(spec)
         info = index_info((yield Call(ft_info(spec.name))))
@@ -139,12 +139,12 @@ def create(spec: IndexSpec) -> Plan[None]:
     except RedisCommandError as exc:
         if "already exists" in str(exc).lower():
             return
-        if not _is_permission_error(exc):
+        if not is_permission_error(exc):
             raise
         try:
             yield Call(ft_info(spec.name))
         except RedisCommandError as info_exc:
-            if not _is_unknown_index(info_exc):
+            if not is_unknown_index(info_exc):
                 raise
             raise RedisCommandError(
                 f"the index {spec.name!r} does not exist and this Redis user may not run "
@@ -155,16 +155,6 @@ def create(spec: IndexSpec) -> Plan[None]:
             ) from exc
 
 
-def _is_permission_error(exc: Exception) -> bool:
-    message = str(exc).lower()
-    return "noperm" in message or "no permissions" in message
-
-
-def _is_unknown_index(exc: Exception) -> bool:
-    message = str(exc).lower()
-    return "unknown index" in message or "no such index" in message
-
-
 def is_missing_index_error(exc: Exception) -> bool:
     """A query failed because the index is gone (FLUSHALL, FT.DROPINDEX by someone else)."""
-    return isinstance(exc, RedisCommandError) and _is_unknown_index(exc)
+    return isinstance(exc, RedisCommandError) and is_unknown_index(exc)

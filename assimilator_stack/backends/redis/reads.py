@@ -39,6 +39,7 @@ from .replies import (
     Row,
     check_complete,
     count_reply,
+    existing,
     keyed_documents,
     keys_with_ttl,
     row_key,
@@ -306,7 +307,7 @@ class ReadPlans(QueryPlans[M]):
         keys = self.id_keys(query)
         if keys is not None:
             found = yield Batch(tuple(exists(k) for k in keys))
-            return sum(1 for f in found if f is True or f == 1)
+            return existing(found)
         compiled = self.compiled_filter(query)
         if query.order:
             self.sort_keys(query.order)  # a bad order is refused here too

@@ -246,6 +246,33 @@ def config_value(reply: Any) -> tuple[str | None, bool]:
     return None, False
 
 
+def existing(replies: Sequence[Any]) -> int:
+    """``EXISTS`` replies (one per key) -> how many of the keys exist."""
+    return sum(1 for found in replies if found is True or found == 1)
+
+
+# -- error replies -------------------------------------------------------------------------------
+
+
+def is_permission_error(exc: Exception) -> bool:
+    message = str(exc).lower()
+    return "noperm" in message or "no permissions" in message
+
+
+def is_unknown_index(exc: Exception) -> bool:
+    message = str(exc).lower()
+    return "unknown index" in message or "no such index" in message
+
+
+_SEARCH_LIMIT = re.compile(r"LIMIT exceeds maximum of (\d+)")
+
+
+def search_limit(exc: Exception) -> int | None:
+    """The server's MAXSEARCHRESULTS when an FT.SEARCH asked for more (else None)."""
+    found = _SEARCH_LIMIT.search(str(exc))
+    return None if found is None else int(found.group(1))
+
+
 def is_timeout_error(exc: Exception) -> bool:
     """The server's ``ON_TIMEOUT FAIL`` error."""
     return "timeout limit was reached" in str(exc).lower()

@@ -16,7 +16,6 @@ A search and a WATCH are two commands; another client may write in between. So:
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,7 +25,15 @@ from ...exceptions import ConcurrencyError, PartialResultError, RedisCommandErro
 from .commands import DOCUMENT_FIELD, json_mget, matching_among
 from .facts import ServerFacts
 from .protocol import Args, Call, Exec, Pause, Plan, Release, Watch, WatchFailed
-from .replies import Row, check_complete, row_document, row_key, search_reply, search_warnings
+from .replies import (
+    Row,
+    check_complete,
+    row_document,
+    row_key,
+    search_limit,
+    search_reply,
+    search_warnings,
+)
 
 if TYPE_CHECKING:
     from .reads import Read, ReadPlans
@@ -286,10 +293,10 @@ def still_matching(plans: ReadPlans[Any], read: Read, keys: Sequence[str],
             reply = yield Call(command)
         except RedisCommandError as exc:
             # The server's MAXSEARCHRESULTS is below the batch: ask in parts that fit.
-            allowed = re.search(r"LIMIT exceeds maximum of (\d+)", str(exc))
-            if allowed is None or int(allowed.group(1)) < 1 or int(allowed.group(1)) >= chunk:
+            allowed = search_limit(exc)
+            if allowed is None or allowed < 1 or allowed >= chunk:
                 raise
-            chunk = int(allowed.group(1))
+            chunk = allowed
             continue
         check_complete(search_warnings(reply), command)
         total, rows = search_reply(reply, content=not compiled.exact)
