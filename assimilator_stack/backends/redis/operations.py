@@ -131,7 +131,10 @@ class RedisRepositoryBase(Generic[M]):
 
     @property
     def _watch(self) -> bool:
-        return self._queue is not None
+        """Inside a unit of work's block: reads WATCH what they read. (Every read asks, so
+        this reads the state itself, not through ``_queue``.)"""
+        transaction = self._transaction
+        return transaction is not None and transaction.pending is not None
 
     def _reading(self, plan: Plan[T]) -> Plan[T]:
         """A read; keys it WATCHed count as read by the unit of work even when the read then

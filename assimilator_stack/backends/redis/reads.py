@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from ...core.hits import Hit
 from ...core.specs import FilterSpecification, Query, collect, exactly_one
 from ...documents.hits import make_hit
+from ...documents.keys import key_of
 from ...documents.projections import Projection, project, projection
 from ...exceptions import (
     NotFoundError,
@@ -209,7 +210,7 @@ class ReadPlans(QueryPlans[M]):
         if type(node) is not Condition or node.field != "id" or node.lookup != "eq" \
                 or node.value is None:
             return None
-        return self.key(node.value)
+        return key_of(self.schema.prefix, node.value)  # (self.key's one call less: hot path)
 
     def filter(self, specs: Sequence[Any], facts: ServerFacts,
                watch: bool) -> Plan[list[Any]]:
