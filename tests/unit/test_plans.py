@@ -212,7 +212,7 @@ def test_a_sorted_read_past_the_row_limit_pages_after_its_anchor(plans: ModelPla
                                                                    shape: Shape) -> None:
     """MAXAGGREGATERESULTS 2: the second page is not LIMIT 2 2 (the server would refuse the
     offset) but the rows after the last one read, by its exact sort values from the document
-    (keyset paging, search.py)."""
+    (keyset paging: scan.py, keyset.py)."""
     sorted_rows = [{**row(i, True), "qty": str(i), "id": str(i)} for i in (1, 2, 3)]
 
     def page_after(request: Request) -> bool:
