@@ -19,7 +19,7 @@ from ...documents.writes import (
     WriteOp,
 )
 from .protocol import Args
-from .search import SortKey
+from .sort_keys import SortKey
 
 # -- keys and documents -----------------------------------------------------------------------
 
@@ -81,7 +81,7 @@ def write_commands(op: WriteOp) -> tuple[Args, ...]:
 # Each read is an FT.AGGREGATE (DIALECT 2, explicit TIMEOUT) whose rows carry the document key
 # (``@__key``), after a ``FILTER exists(@__key)`` that drops keys which expired but are not yet
 # reclaimed (their rows have no key), so pages, counts and ``get`` never count dead keys.
-# Sorting is ``SORTBY`` over every order key plus the id (search.py); past the server's
+# Sorting is ``SORTBY`` over every order key plus the id (sort_keys.py); past the server's
 # MAXAGGREGATERESULTS an ordered scan continues after the last row it read (keyset.py).
 
 KEY_FIELD = "__key"

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from .replies import Row, row_value, text
-from .search import Anchor, SortKey
+from .sort_keys import Anchor, SortKey
 
 _PUNCT_OR_SPACE = frozenset(string.punctuation) | frozenset(" \t\n\v\f\r")
 _INFINITY_LITERAL = "1" + "0" * 309  # parses as +inf (the lexer has no exponent nor 'inf')

@@ -26,7 +26,7 @@ from .replies import (
     max_results,
 )
 from .scan import CursorScan, OrderedScan
-from .search import SortKey, sort_keys
+from .sort_keys import SortKey, sort_keys
 
 M = TypeVar("M", bound=BaseModel)
 # Rows per FT.AGGREGATE when a read returns a list (stream() uses its batch_size).

@@ -48,7 +48,7 @@ from .replies import (
     search_warnings,
 )
 from .scan import CursorScan, OrderedScan
-from .search import SortKey
+from .sort_keys import SortKey
 from .watching import watched_page
 
 M = TypeVar("M", bound=BaseModel)

@@ -11,7 +11,7 @@ from typing import Any
 
 from ...exceptions import PartialResultError
 from .commands import COUNT_FIELD, DOCUMENT_FIELD, KEY_FIELD, anchor_paths
-from .search import Anchor, SortKey, Value
+from .sort_keys import Anchor, SortKey, Value
 
 
 def text(value: Any) -> str:

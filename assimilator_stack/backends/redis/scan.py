@@ -49,7 +49,7 @@ from .replies import (
     index_generation,
     row_key,
 )
-from .search import Anchor, SortKey
+from .sort_keys import Anchor, SortKey
 
 
 class Runner(Protocol):
