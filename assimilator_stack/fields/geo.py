@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, model_serializer, model_validator
 
 from ..exceptions import InvalidQueryError
+from .base import ArgumentError, FieldKind, is_subtype, register
 
 LON_MIN, LON_MAX = -180.0, 180.0
 LAT_MIN, LAT_MAX = -85.05112878, 85.05112878
@@ -245,3 +246,43 @@ def point_of(value: Any) -> tuple[float, float]:
         return value.lon, value.lat
     point = GeoPoint.model_validate(value)
     return point.lon, point.lat
+
+
+# -- the field kind -------------------------------------------------------------------------------
+
+GEO = "geo"  # the lookup family of GeoPoint fields: within (query/lookups/geo.py)
+
+
+@register
+class GeoKind(FieldKind):
+    """A ``GeoPoint`` field (also a list of them): stored ``"lon,lat"``, indexed GEO, compared
+    as ``(lon, lat)``; no order of its own (``order(Distance(...))`` ranks by nearness)."""
+
+    name = "geo"
+    abilities = frozenset({GEO})
+    sortable = False
+
+    @classmethod
+    def claims(cls, python_type: Any, markers: Sequence[Any]) -> FieldKind | None:
+        return cls(GeoPoint) if is_subtype(python_type, GeoPoint) else None
+
+    def describe(self) -> str:
+        return "GeoPoint"
+
+    def check(self, value: Any) -> Any:
+        raise ArgumentError("a GeoPoint field is compared with within=GeoRadius(...) or "
+                            "GeoPolygon(...)")
+
+    def value_key(self, value: Any) -> Any:
+        return point_of(value)
+
+    def index_value(self, value: Any) -> Any:
+        lon, lat = point_of(value)
+        return stored_form(lon, lat)
+
+    def index_type(self) -> tuple[str, ...]:
+        return ("GEO",)
+
+    def sort_vector(self, declared: bool, optional: bool, is_id: bool,
+                    max_length: int | None) -> bool:
+        return False

@@ -15,8 +15,10 @@ import math
 import struct
 from array import array
 from collections.abc import Sequence
+from typing import Any, get_args, get_origin
 
 from ..markers import Vector
+from .base import FieldKind, register
 
 _F32 = struct.Struct("<f")
 
@@ -58,3 +60,64 @@ def distance(spec: Vector, a: Sequence[float], b: Sequence[float]) -> float:
     if spec.distance == "ip":
         return float32(1.0 - _dot(x, y))
     return float32(1.0 - _dot(_normalised(x), _normalised(y)))
+
+
+# -- the field kind -------------------------------------------------------------------------------
+
+
+@register
+class VectorKind(FieldKind):
+    """A ``list[float]`` field marked ``Vector(...)``: one value (the whole list), indexed
+    VECTOR FLOAT32 with the marker's settings; no lookups but ``isnull`` and no order
+    (``knn(...)`` ranks by distance)."""
+
+    name = "vector"
+    abilities = frozenset[str]()
+    sortable = False
+
+    def __init__(self, python_type: Any, spec: Vector) -> None:
+        super().__init__(python_type)
+        self.spec = spec
+
+    @classmethod
+    def claims(cls, python_type: Any, markers: Sequence[Any]) -> FieldKind | None:
+        specs = [m for m in markers if isinstance(m, Vector)]
+        if not specs:
+            return None
+        if len(specs) > 1:
+            raise TypeError("one Vector() marker per field")
+        if get_origin(python_type) not in (list, tuple) or get_args(python_type)[0] not in (
+                float, int):
+            raise TypeError(f"Vector() applies to list[float] fields, got {python_type!r}")
+        return cls(list, specs[0])
+
+    def describe(self) -> str:
+        return f"Vector(dim={self.spec.dim})"
+
+    def value_key(self, value: Any) -> Any:
+        return tuple(value)
+
+    def index_type(self) -> tuple[str, ...]:
+        spec = self.spec
+        options = ["TYPE", "FLOAT32", "DIM", str(spec.dim), "DISTANCE_METRIC",
+                   spec.distance.upper()]
+        if spec.algorithm == "hnsw":
+            options += ["M", str(spec.m), "EF_CONSTRUCTION", str(spec.ef_construction),
+                        "EF_RUNTIME", str(spec.ef_runtime)]
+        return ("VECTOR", spec.algorithm.upper(), str(len(options)), *options)
+
+    def sort_vector(self, declared: bool, optional: bool, is_id: bool,
+                    max_length: int | None) -> bool:
+        return False
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, VectorKind) and other.spec == self.spec
+
+    def __hash__(self) -> int:
+        return hash((VectorKind, self.spec))
+
+
+def vector_spec(kind: FieldKind) -> Vector:
+    """The ``Vector(...)`` settings of a vector field's kind."""
+    assert isinstance(kind, VectorKind)
+    return kind.spec

@@ -13,7 +13,7 @@ from ..exceptions import InvalidQueryError
 from ..fields.geo import haversine_m, point_of
 from ..fields.schema import FieldSchema, ModelSchema
 from ..fields.values import values_at
-from ..fields.vectors import distance
+from ..fields.vectors import distance, vector_spec
 from .python import id_key
 
 E = TypeVar("E")
@@ -63,15 +63,15 @@ def knn_field(schema: ModelSchema, spec: Nearest) -> FieldSchema:
     """The Vector field of ``spec``, checked: known, a vector, the query of its dimension (and
     not all zeros for cosine)."""
     field = _named(schema, spec.field, "vector", repr(spec))
-    assert field.vector is not None
-    if len(spec.vector) != field.vector.dim:
+    settings = vector_spec(field.kind_obj)
+    if len(spec.vector) != settings.dim:
         raise InvalidQueryError(
             f"{spec!r}: {schema.model.__name__}.{field.name} holds vectors of "
-            f"{field.vector.dim} numbers; the query vector has {len(spec.vector)}"
+            f"{settings.dim} numbers; the query vector has {len(spec.vector)}"
         )
-    if field.vector.distance == "cosine" and not any(spec.vector):
+    if settings.distance == "cosine" and not any(spec.vector):
         raise InvalidQueryError(f"{spec!r}: a cosine query vector cannot be all zeros")
-    if spec.ef_runtime is not None and field.vector.algorithm != "hnsw":
+    if spec.ef_runtime is not None and settings.algorithm != "hnsw":
         raise InvalidQueryError(f"{spec!r}: ef_runtime applies to Vector(algorithm='hnsw') "
                                 f"fields; {field.name} is flat (exact)")
     return field
@@ -100,8 +100,7 @@ def vector_distance(field: FieldSchema, spec: Nearest, entity: Any) -> float | N
     values = values_at(entity, field)
     if not values:
         return None
-    assert field.vector is not None
-    return distance(field.vector, values[0], spec.vector)
+    return distance(vector_spec(field.kind_obj), values[0], spec.vector)
 
 
 def by_distance(schema: ModelSchema, spec: DistanceOrder, entities: Iterable[E]

@@ -171,3 +171,32 @@ def test_specification_arguments() -> None:
                  lambda: collect([knn("v", [1]), order(Distance("l", 0, 0))])):
         with pytest.raises(InvalidQueryError):
             make()  # type: ignore[no-untyped-call]
+
+
+def test_the_geo_and_vector_kinds() -> None:
+    from assimilator_stack.fields.base import kind_of
+    from assimilator_stack.fields.geo import GeoKind
+    from assimilator_stack.fields.vectors import VectorKind
+
+    geo = kind_of(GeoPoint)
+    assert isinstance(geo, GeoKind) and geo.index_type() == ("GEO",) and not geo.sortable
+    assert geo.index_value(GeoPoint(lon=1.5, lat=-2.25)) == "1.5,-2.25"
+    assert geo.value_key(GeoPoint(lon=1.5, lat=-2.25)) == (1.5, -2.25)
+    hnsw = kind_of(list[float], [Vector(dim=8, distance="ip", algorithm="hnsw", m=4,
+                                        ef_construction=40, ef_runtime=12)])
+    assert isinstance(hnsw, VectorKind) and hnsw.describe() == "Vector(dim=8)"
+    assert hnsw.index_type() == ("VECTOR", "HNSW", "12", "TYPE", "FLOAT32", "DIM", "8",
+                                 "DISTANCE_METRIC", "IP", "M", "4", "EF_CONSTRUCTION", "40",
+                                 "EF_RUNTIME", "12")
+    flat = kind_of(list[float], [Vector(dim=2, distance="l2")])
+    assert flat is not None and flat.index_type() == (
+        "VECTOR", "FLAT", "6", "TYPE", "FLOAT32", "DIM", "2", "DISTANCE_METRIC", "L2")
+    assert kind_of(list[float]) is None  # a plain list of floats: a number field, per element
+
+
+def test_a_list_of_geopoints_is_one_geo_field() -> None:
+    class Route(RedisModel):
+        stops: list[GeoPoint]
+
+    field = schema_of(Route).fields["stops"]
+    assert field.kind == "geo" and field.multi and field.json_path == "$.stops[*]"

@@ -1,7 +1,7 @@
 """``field__within=GeoRadius(...)`` / ``GeoPolygon(...)`` on GeoPoint fields (docs/queries.md
 "Geo").
 
-A radius is answered by the GEO index exactly (``@f:[lon lat radius unit]``), and in Python by
+A radius is answered by the GEO index exactly (``@f:[lon lat radius m]``), and in Python by
 the same arithmetic (fields/geo.py). A polygon selects candidates with a radius query around
 it, then is checked in Python on the stored coordinates, on Redis and on the twin alike (the
 rule of regex): a GEO attribute holds ``"lon,lat"``, which a GEOSHAPE attribute cannot read
@@ -12,21 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..fields.geo import GeoPolygon, GeoRadius, GeoValueError
-from ..fields.schema import FieldSchema
-from . import syntax
-from .lookups import ArgumentError, CompileContext, Compiled, Lookup, exact, superset
-
-# The lookups a geo / vector field takes (the others compare scalars).
-KIND_LOOKUPS: dict[str, frozenset[str]] = {
-    "geo": frozenset({"within", "isnull", "is"}),
-    "vector": frozenset({"isnull", "is"}),
-}
-
-
-def kind_permits(field: FieldSchema, name: str) -> bool:
-    allowed = KIND_LOOKUPS.get(field.kind)
-    return allowed is None or name in allowed
+from ...fields.base import ArgumentError
+from ...fields.geo import GEO, GeoPolygon, GeoRadius
+from ...fields.schema import FieldSchema
+from .. import syntax
+from .base import CompileContext, Compiled, Lookup, exact, register, superset
 
 
 def radius_frag(alias: str, lon: float, lat: float, metres: float,
@@ -39,9 +29,7 @@ def radius_frag(alias: str, lon: float, lat: float, metres: float,
 class Within(Lookup):
     name = "within"
     allowed = "GeoPoint fields"
-
-    def allows(self, field: FieldSchema) -> bool:
-        return field.kind == "geo"
+    needs = GEO
 
     def prepare(self, field: FieldSchema, value: Any) -> Any:
         if not isinstance(value, (GeoRadius, GeoPolygon)):
@@ -60,6 +48,4 @@ class Within(Lookup):
         return superset(radius_frag(field.alias, lon, lat, metres, ctx.params), arg)
 
 
-WITHIN: Lookup = Within()
-
-__all__ = ["KIND_LOOKUPS", "WITHIN", "GeoValueError", "Within", "kind_permits"]
+WITHIN = register(Within())
