@@ -125,7 +125,7 @@ def raw_search(client: redis.Redis, model: type[RedisModel], args: list[Any]
 
 def check(what: str, got: list[str], want: list[str]) -> None:
     """Exact queries: the same ids. HNSW is approximate, and the library asks the server for
-    k + 10 (to see ties at the k-th distance), which searches more of the graph than raw
+    k + 1 (to see ties at the k-th distance), which searches more of the graph than raw
     redis-py's k: only the number of results must agree."""
     if "hnsw" in what:
         got, want = [str(len(got))], [str(len(want))]
