@@ -254,3 +254,22 @@ def test_knn_with_only_and_bulk_writes(repo: RedisRepository[Shop]) -> None:
     assert sorted(s.id for s in repo.filter(filter_(price=0))) == ["s0", "s7", "s8", "s9"]
     assert repo.delete(filter_(kind="food"), knn("embedding", query, k=2)) == 2  # s8, s6
     assert sorted(ids(repo.filter(filter_(kind="food")))) == ["s0", "s10", "s2", "s4"]
+
+
+def test_stream_get_and_units_of_work_in_nearness_order(repo: RedisRepository[Shop],
+                                                       make_uow: UowFactory) -> None:
+    here = Distance("location", LON0, LAT0 + 4.1 * STEP)
+    assert [s.id for s in repo.stream(order(here), batch_size=3)] == [
+        "s4", "s5", "s3", "s6", "s2", "s7", "s1", "s8", "s0", "s9", "s10"]
+    assert [s.id for s in repo.stream(knn("embedding", [2.2, 0.0, 0.0], k=4), batch_size=3)] \
+        == ["s2", "s3", "s1", "s4"]
+    assert repo.get(knn("embedding", [6.9, 0.0, 0.0], k=1)).id == "s7"
+    assert repo.get(filter_(kind="tools"), order(here), paginate(limit=1)).id == "s5"
+    uow = make_uow(Shop)
+    with uow:  # every match read (WATCHed) and ordered in Python
+        nearest = uow.repository.filter(order(here), paginate(limit=2))
+        assert [s.id for s in nearest] == ["s4", "s5"]
+        nearest[0].price = 1
+        uow.repository.save(nearest[0])
+        uow.commit()
+    assert repo.get(filter_(id="s4")).price == 1
