@@ -273,3 +273,18 @@ def test_stream_get_and_units_of_work_in_nearness_order(repo: RedisRepository[Sh
         uow.repository.save(nearest[0])
         uow.commit()
     assert repo.get(filter_(id="s4")).price == 1
+
+
+@pytest.mark.sync_only
+def test_every_client_flavour(any_client: redis.Redis) -> None:
+    """KNN rows (score and document) and distance rows parse the same on RESP2 / RESP3,
+    bytes or str."""
+    repo = RedisRepository(session=any_client, model=Shop)
+    for shop in shops():
+        repo.save(shop)
+    hits = repo.hits(filter_(kind="tools"), knn("embedding", [4.0, 0.0, 0.0], k=2))
+    assert [(h.entity.id, h.score) for h in hits] == [("s3", 1.0), ("s5", 1.0)]
+    here = Distance("location", LON0, LAT0)
+    assert ids(repo.filter(order(here), paginate(limit=3))) == ["s0", "s1", "s2"]
+    assert sorted(ids(repo.filter(filter_(location__within=GeoRadius(LON0, LAT0, 600, "m"))))) == [
+        "s0", "s1"]
