@@ -64,15 +64,17 @@ def distance(spec: Vector, a: Sequence[float], b: Sequence[float]) -> float:
 
 # -- the field kind -------------------------------------------------------------------------------
 
+VECTOR = "vector"  # the lookup family of Vector fields: within_distance (query/lookups/vectors.py)
+
 
 @register
 class VectorKind(FieldKind):
     """A ``list[float]`` field marked ``Vector(...)``: one value (the whole list), indexed
-    VECTOR FLOAT32 with the marker's settings; no lookups but ``isnull`` and no order
-    (``knn(...)`` ranks by distance)."""
+    VECTOR FLOAT32 with the marker's settings; lookups ``within_distance`` and ``isnull``, no
+    order (``knn(...)`` ranks by distance)."""
 
     name = "vector"
-    abilities = frozenset[str]()
+    abilities = frozenset({VECTOR})
     sortable = False
 
     def __init__(self, python_type: Any, spec: Vector) -> None:

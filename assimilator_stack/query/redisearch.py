@@ -51,16 +51,16 @@ class CompiledFilter:
     ``exact`` a superset of them that ``residual(entity)`` narrows down."""
 
     query: str
-    params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str | bytes] = field(default_factory=dict)  # bytes: query vectors
     exact: bool = True
     residual: Residual = _always
     matches_nothing: bool = False
 
-    def params_args(self) -> tuple[str, ...]:
+    def params_args(self) -> tuple[str | bytes, ...]:
         """``("PARAMS", n, name, value, ...)`` for FT.SEARCH / FT.AGGREGATE (empty if none)."""
         if not self.params:
             return ()
-        flat: list[str] = []
+        flat: list[str | bytes] = []
         for name, value in self.params.items():
             flat += [name, value]
         return ("PARAMS", str(len(flat)), *flat)

@@ -45,10 +45,10 @@ class Params:
     """Collects PARAMS values; the same value is sent once."""
 
     def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-        self._by_value: dict[str, str] = {}
+        self.values: dict[str, str | bytes] = {}
+        self._by_value: dict[str | bytes, str] = {}
 
-    def add(self, value: str) -> str:
+    def add(self, value: str | bytes) -> str:
         """The ``$name`` that stands for ``value`` in the query."""
         name = self._by_value.get(value)
         if name is None:

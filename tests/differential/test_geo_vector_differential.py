@@ -4,8 +4,9 @@
   and ``order(Distance(...))``: the same entities in the same order. Generated points are kept
   off the radius's boundary band (1 µm: the twin replays the server's geohash and haversine
   arithmetic, so only the last bits of libm may differ).
-- ``knn`` on FLAT fields (l2, ip, cosine), alone and hybrid: the same entities in the same
-  order, ties by id. Vectors are small integers, so l2 and ip are exact in float32 on both
+- ``knn`` on FLAT fields (l2, ip, cosine), alone and hybrid (with TAG, NUMERIC, geo and
+  ``within_distance`` filters, negated too): the same entities in the same order, ties by
+  id. Vectors are small integers, so l2 and ip are exact in float32 on both
   sides; cosine distances are kept apart by more than float32 rounding (or exactly equal:
   duplicated vectors), and their scores compared to float32 precision, since the server's
   SIMD sums may round differently in the last bit (fields/vectors.py).
@@ -165,6 +166,14 @@ def _radius_conditions(where: Any) -> list[Any]:
     return [c for c in conditions(where.tree) if isinstance(c.value, GeoRadius)]
 
 
+def _off_the_range(data: list[Place], centre: list[int], radius: float) -> bool:
+    """No cosine distance within float32 rounding of ``radius`` (l2 and ip distances of
+    small integers are exact, and radii are quarters: on the boundary counts)."""
+    spec = Vector(dim=DIM, distance="cosine")
+    return all(abs(distance(spec, p.cos, centre) - radius) > 1e-5
+               for p in data if p.cos is not None)
+
+
 def _separated(data: list[Place], query: list[int]) -> bool:
     """Cosine distances to ``query`` either equal (the same vector) or apart by far more
     than float32 rounding."""
@@ -178,20 +187,28 @@ def _separated(data: list[Place], query: list[int]) -> bool:
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=places(), query=nonzero_vector, k=st.integers(1, 8),
        metric=st.sampled_from(["l2", "ip", "cos"]),
-       hybrid=st.sampled_from(["none", "tag", "range", "radius", "polygon"]),
-       where=geo_filters(), kind=st.sampled_from("abc"), price=st.integers(0, 9))
+       hybrid=st.sampled_from(["none", "tag", "range", "radius", "polygon", "vector range",
+                               "not vector range"]),
+       where=geo_filters(), kind=st.sampled_from("abc"), price=st.integers(0, 9),
+       centre=nonzero_vector, radius=st.integers(0, 60).map(lambda r: r / 4))
 def test_flat_knn_agrees(data: list[Place], query: list[int], k: int, metric: str,
-                         hybrid: str, where: Any, kind: str, price: int,
-                         resp2: redis.Redis) -> None:
+                         hybrid: str, where: Any, kind: str, price: int, centre: list[int],
+                         radius: float, resp2: redis.Redis) -> None:
     if metric == "cos":
         assume(_separated(data, query))
+        radius = radius / 30  # cosine distances are 0 .. 2
+        assume(_off_the_range(data, centre, radius))
     assume(_off_the_band(data, where))
     repo, twin = _fresh(resp2)
     for place in data:
         repo.save(place)
         twin.save(place)
+    near = filter_(**{f"{metric}__within_distance": ([float(x) for x in centre], radius)})
     others = {"none": [], "tag": [filter_(kind=kind)], "range": [filter_(price__gte=price)],
-              "radius": [where], "polygon": [where]}[hybrid]
+              "radius": [where], "polygon": [where], "vector range": [near],
+              "not vector range": [~near | filter_(kind=kind)]}[hybrid]
+    if hybrid.endswith("vector range"):  # the filter alone first
+        assert sorted(_ids(repo.filter(*others))) == sorted(_ids(twin.filter(*others)))
     specs = [*others, knn(metric, [float(x) for x in query], k=k)]
     expected = [(h.entity.id, h.score) for h in twin.hits(*specs)]
     got = [(h.entity.id, h.score) for h in repo.hits(*specs)]

@@ -316,8 +316,9 @@ def test_lookup(spec: Any, expected: set[str], redis_wildcards: bool, resp2: red
 
 def test_cases_cover_every_lookup() -> None:
     used = {c.lookup for _, spec, _ in CASES for c in conditions(spec.tree)}
-    # within (GeoPoint fields): tests/differential/test_geo_vector_differential.py
-    assert set(LOOKUPS) - used == {"within"}
+    # within (GeoPoint fields), within_distance (Vector fields):
+    # tests/differential/test_geo_vector_differential.py
+    assert set(LOOKUPS) - used == {"within", "within_distance"}
 
 
 def test_stemming_is_redis_only(resp2: redis.Redis,

@@ -288,3 +288,16 @@ def test_every_client_flavour(any_client: redis.Redis) -> None:
     assert ids(repo.filter(order(here), paginate(limit=3))) == ["s0", "s1", "s2"]
     assert sorted(ids(repo.filter(filter_(location__within=GeoRadius(LON0, LAT0, 600, "m"))))) == [
         "s0", "s1"]
+
+
+def test_within_distance(repo: RedisRepository[Shop]) -> None:
+    # squared l2 distances from [3, 0, 0]: s3 0, s2 / s4 1, s1 / s5 4, ...
+    near = filter_(embedding__within_distance=([3.0, 0.0, 0.0], 4))
+    assert sorted(ids(repo.filter(near))) == ["s1", "s2", "s3", "s4", "s5"]  # 4 is inside
+    assert sorted(ids(repo.filter(~near))) == ["s0", "s10", "s6", "s7", "s8", "s9"]
+    assert sorted(ids(repo.filter(near & filter_(kind="tools")))) == ["s1", "s3", "s5"]
+    assert ids(repo.filter(near, knn("embedding", [6.0, 0.0, 0.0], k=2))) == ["s5", "s4"]
+    assert repo.count(near) == 5
+    for bad in (([3.0, 0.0], 4), ([3.0, 0.0, 0.0], -1), [3.0, 0.0, 0.0], ([math.nan] * 3, 1)):
+        with pytest.raises(InvalidQueryError, match="embedding__within_distance"):
+            repo.filter(filter_(embedding__within_distance=bad))

@@ -109,8 +109,8 @@ def sortby_args(keys: Sequence[SortKey]) -> tuple[str, ...]:
     return ("SORTBY", str(len(args)), *args)
 
 
-def aggregate(index: str, where: str, params: Sequence[str], steps: Sequence[str],
-              timeout_ms: int) -> tuple[str, ...]:
+def aggregate(index: str, where: str, params: Sequence[str | bytes], steps: Sequence[str],
+              timeout_ms: int) -> Args:
     """``FT.AGGREGATE`` with the query options first, then the pipeline ``steps``."""
     return ("FT.AGGREGATE", index, where, *params, "TIMEOUT", str(timeout_ms),
             "DIALECT", "2", *steps)
@@ -164,7 +164,7 @@ def anchor_paths(keys: Sequence[SortKey]) -> tuple[str, ...]:
 # -- FT.SEARCH: relevance, a quick count, which keys still match --------------------------------
 
 
-def search(index: str, where: str, params: Sequence[str], options: Sequence[str], num: int,
+def search(index: str, where: str, params: Sequence[str | bytes], options: Sequence[str], num: int,
            timeout_ms: int) -> Args:
     """``FT.SEARCH`` of the first ``num`` matches, with ``options`` (WITHSCORES, NOCONTENT,
     INKEYS ...) before LIMIT."""
@@ -172,12 +172,13 @@ def search(index: str, where: str, params: Sequence[str], options: Sequence[str]
             "TIMEOUT", str(timeout_ms), "DIALECT", "2")
 
 
-def ranked_search(index: str, where: str, params: Sequence[str], num: int, timeout_ms: int) -> Args:
+def ranked_search(index: str, where: str, params: Sequence[str | bytes], num: int,
+                  timeout_ms: int) -> Args:
     """The keys and exact scores of the ``num`` most relevant matches."""
     return search(index, where, params, ("WITHSCORES", "NOCONTENT"), num, timeout_ms)
 
 
-def matching_among(index: str, where: str, params: Sequence[str], keys: Sequence[str],
+def matching_among(index: str, where: str, params: Sequence[str | bytes], keys: Sequence[str],
                    content: bool, timeout_ms: int) -> Args:
     """Which of ``keys`` match (with their documents when ``content``)."""
     return search(index, where, params,
@@ -220,7 +221,7 @@ DISTANCE_FIELD = "__dist"
 _BEYOND_EARTH = 100_000_000  # metres: more than any distance on Earth
 
 
-def knn_search(index: str, where: str, params: dict[str, str], attribute: str, blob: bytes,
+def knn_search(index: str, where: str, params: dict[str, str | bytes], attribute: str, blob: bytes,
                num: int, ef_runtime: int | None, timeout_ms: int) -> Args:
     """``FT.SEARCH <index> "(<where>)=>[KNN $knn_k @attr $knn_vec AS __knn]" ... SORTBY __knn``:
     the ``num`` nearest matches with their distance and document (``$``, exact JSON). The

@@ -384,20 +384,23 @@ class ReadPlans(QueryPlans[M]):
         assert compiled is not None
         yield from self.ensure_index(facts)
         if read.query.knn is not None:  # the k nearest with their documents (nearness.py)
-            command = knn_command(self, compiled, read.query.knn, read.query.knn.k + 1)
-            # (the query vector is binary: shown as a placeholder)
-            return [f"<float32 blob: {len(arg)} bytes>" if isinstance(arg, bytes) else str(arg)
-                    for arg in command]
+            return shown(knn_command(self, compiled, read.query.knn, read.query.knn.k + 1))
         distance = read.query.distance
         if distance is not None and read.limit is not None and compiled.exact:
-            return list(distance_command(self, compiled, distance,
-                                         read.query.offset + read.limit))
+            return shown(distance_command(self, compiled, distance,
+                                          read.query.offset + read.limit))
         if read.relevance:  # ranked first (ranked_keys), documents then read by key
-            return list(ranked_search(self.index.name, compiled.query, compiled.params_args(),
-                               RANKED_FIRST, self.query_timeout_ms))
+            return shown(ranked_search(self.index.name, compiled.query, compiled.params_args(),
+                                       RANKED_FIRST, self.query_timeout_ms))
         exact = compiled.exact
         scan = yield from self.open_scan(
             compiled, read.sort, facts, read.page,
             offset=read.query.offset if exact else 0,
             limit=read.limit if exact else None)
-        return [str(arg) for arg in scan.first_command()]
+        return shown(scan.first_command())
+
+
+def shown(command: Sequence[Any]) -> list[str]:
+    """A command as ``explain`` gives it: a query vector (binary) as a placeholder."""
+    return [f"<float32 blob: {len(arg)} bytes>" if isinstance(arg, bytes) else str(arg)
+            for arg in command]

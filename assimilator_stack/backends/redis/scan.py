@@ -73,7 +73,7 @@ class OrderedScan:
     window (``offset + limit`` within ``max_rows``; ``page`` = ``limit``).
     """
 
-    def __init__(self, index: str, where: str, params: Sequence[str],
+    def __init__(self, index: str, where: str, params: Sequence[str | bytes],
                  keys: Sequence[SortKey] | None,
                  *, timeout_ms: int, max_rows: int | None, page: int, offset: int = 0,
                  limit: int | None = None, documents: bool = False,
@@ -241,7 +241,7 @@ class CursorScan:
     is needed is the cursor opened again with FT.INFO (the first page is read twice then).
     """
 
-    def __init__(self, index: str, where: str, params: Sequence[str], *, timeout_ms: int,
+    def __init__(self, index: str, where: str, params: Sequence[str | bytes], *, timeout_ms: int,
                  batch: int, offset: int = 0, limit: int | None = None,
                  documents: bool = False, repair: OrderedScan | None = None,
                  guard_first: bool = True) -> None:

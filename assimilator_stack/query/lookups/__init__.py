@@ -5,8 +5,8 @@ in Python (the in-memory twin, and the residual check of inexact Redis queries) 
 written in RediSearch (a query fragment whose values are PARAMS). docs/queries.md is the
 meaning; this package is that meaning in code: base.py (the Lookup base, the registry,
 ``resolve``), arguments.py (argument checks and keys common to every kind), comparisons.py,
-patterns.py, fulltext.py and geo.py (the lookups, each registered beside its class). Adding a
-lookup: CONTRIBUTING.md, "A new lookup".
+patterns.py, fulltext.py, geo.py and vectors.py (the lookups, each registered beside its
+class). Adding a lookup: CONTRIBUTING.md, "A new lookup".
 
 Values are compared as *keys*: numbers (and numeric enums) as IEEE doubles, as RediSearch keeps
 them; datetimes as exact epoch microseconds (ints: the index keeps a double and the rest it
@@ -24,6 +24,7 @@ from . import comparisons  # noqa: F401
 from . import patterns  # noqa: F401
 from . import fulltext  # noqa: F401
 from . import geo  # noqa: F401
+from . import vectors  # noqa: F401
 # isort: on
 from .arguments import keys_of, order_key, scalar_arg, value_key
 from .base import (
