@@ -14,18 +14,24 @@ the same documents. Timed, median of the runs:
 Every answer is checked before it is timed (the same ids as raw redis-py's; FLAT and the geo
 queries are exact); a wrong answer exits 1. ``--recall`` instead measures HNSW's recall@10
 against FLAT (exact) on 10,000 vectors, for several ``ef_runtime``. redis-om is not measured
-here (its KNN needs its own model classes and index; not written yet).
+here by default; ``--redis-om`` also runs its KNN and hybrid KNN (FLAT) in its own virtual
+environment (bench/.venvs/redis_om, made on first use) on its own copy of the same rows
+(bench/om_vectors.py), its answers checked against the library's.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import struct
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 import redis
@@ -134,8 +140,36 @@ def check(what: str, got: list[str], want: list[str]) -> None:
         sys.exit(1)
 
 
+Row = tuple[str, float, float, "float | None"]
+SEED = 2026
+
+
+def redis_om_rows(url: str, n: int, dim: int, runs: int, query: list[float],
+                  want: dict[str, list[str]]) -> dict[str, float]:
+    """redis-om's medians (ms) of knn and hybrid, after checking its ids against ``want``."""
+    from .venvs import ensure
+
+    python = ensure(Path(__file__).parent / ".venvs" / "redis_om", ["redis-om", "hiredis"],
+                    log=lambda m: print(m, file=sys.stderr))
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as spec:
+        json.dump({"seed": SEED, "size": n, "dim": dim, "runs": runs, "query": query}, spec)
+    done = subprocess.run([str(python), "-m", "bench.om_vectors", url, spec.name],
+                          capture_output=True, text=True, cwd=Path(__file__).parent.parent,
+                          timeout=3600)
+    Path(spec.name).unlink()
+    if done.returncode:
+        print(done.stderr, file=sys.stderr)
+        sys.exit(1)
+    out = json.loads(done.stdout)
+    print(f"redis-om: loaded {n} in {out['load_s']:.1f} s", file=sys.stderr)
+    for name in ("knn", "hybrid"):
+        check(f"redis-om {name}", out[f"{name}_ids"], want[name])
+    return {"knn": out["knn_ms"], "hybrid": out["hybrid_ms"]}
+
+
 def bench_algorithm(client: redis.Redis, model: type[RedisModel], algorithm: str, n: int,
-                    dim: int, runs: int, rng: random.Random) -> list[tuple[str, float, float]]:
+                    dim: int, runs: int, rng: random.Random, om_url: str | None = None
+                    ) -> list[Row]:
     repo = RedisRepository(session=client, model=model)
     seconds = load(repo, model, n, dim, rng)
     repo.count()  # the library's index is ready
@@ -153,8 +187,14 @@ def bench_algorithm(client: redis.Redis, model: type[RedisModel], algorithm: str
                 "s", "RETURN", "1", "$", "LIMIT", "0", "10", "DIALECT", "2"]
     check(f"{algorithm} knn", [e.id for e in lib_knn()],
           [e.id for e in raw_search(client, model, knn_args)])
+    om: dict[str, float] = {}
+    if om_url is not None:
+        om = redis_om_rows(om_url, n, dim, runs, query, {
+            "knn": [e.id for e in lib_knn()],
+            "hybrid": [e.id for e in repo.filter(filter_(category="c", price__lt=100),
+                                                 knn("embedding", query, k=10))]})
     rows.append((f"KNN k=10, {algorithm.upper()}", median_ms(lib_knn, runs),
-                 median_ms(lambda: raw_search(client, model, knn_args), runs)))
+                 median_ms(lambda: raw_search(client, model, knn_args), runs), om.get("knn")))
 
     def lib_hybrid() -> list[Any]:
         return repo.filter(filter_(category="c", price__lt=100), knn("embedding", query, k=10))
@@ -166,7 +206,8 @@ def bench_algorithm(client: redis.Redis, model: type[RedisModel], algorithm: str
           [e.id for e in raw_search(client, model, hybrid_args)])
     rows.append((f"hybrid KNN (1 category of 10, price < 100), {algorithm.upper()}",
                  median_ms(lib_hybrid, runs),
-                 median_ms(lambda: raw_search(client, model, hybrid_args), runs)))
+                 median_ms(lambda: raw_search(client, model, hybrid_args), runs),
+                 om.get("hybrid")))
     if algorithm == "flat":
         rows += bench_geo(client, repo, model, index, runs)
     client.execute_command("FT.DROPINDEX", index)
@@ -175,7 +216,7 @@ def bench_algorithm(client: redis.Redis, model: type[RedisModel], algorithm: str
 
 
 def bench_geo(client: redis.Redis, repo: RedisRepository[Any], model: type[RedisModel],
-              index: str, runs: int) -> list[tuple[str, float, float]]:
+              index: str, runs: int) -> list[Row]:
     radius = filter_(location__within=GeoRadius(*CENTRE, 1, "km"))
     nearest = Distance("location", *CENTRE)
     geo_args = [index, "@location:[$lon $lat 1 km]", "PARAMS", "4", "lon", str(CENTRE[0]),
@@ -202,13 +243,13 @@ def bench_geo(client: redis.Redis, repo: RedisRepository[Any], model: type[Redis
           [e.id for e in raw_nearest("*")])
     return [
         (f"geo radius 1 km ({matches} matches)", median_ms(lambda: repo.filter(radius), runs),
-         median_ms(lambda: raw_search(client, model, geo_args), runs)),
+         median_ms(lambda: raw_search(client, model, geo_args), runs), None),
         ("nearest 10 within 1 km", median_ms(
             lambda: repo.filter(radius, order(nearest), paginate(limit=10)), runs),
-         median_ms(lambda: raw_nearest(near_args), runs)),
+         median_ms(lambda: raw_nearest(near_args), runs), None),
         ("nearest 10 of all (no radius)", median_ms(
             lambda: repo.filter(order(nearest), paginate(limit=10)), max(3, runs // 10)),
-         median_ms(lambda: raw_nearest("*"), max(3, runs // 10))),
+         median_ms(lambda: raw_nearest("*"), max(3, runs // 10)), None),
     ]
 
 
@@ -248,6 +289,8 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--recall", action="store_true")
+    parser.add_argument("--redis-om", action="store_true",
+                        help="also redis-om's KNN and hybrid KNN (FLAT)")
     args = parser.parse_args()
     with RedisStackServer() as server:
         client = server.client(protocol=2)  # raw replies parsed as RESP2 lists
@@ -255,16 +298,19 @@ def main() -> None:
             recall(client, args.dim)
             return
         models = make_models(args.dim)
-        rng = random.Random(2026)
-        rows = []
+        rng = random.Random(SEED)
+        rows: list[Row] = []
         for algorithm in ("flat", "hnsw"):
+            om_url = server.url if args.redis_om and algorithm == "flat" else None
             rows += bench_algorithm(client, models[algorithm], algorithm, args.size, args.dim,
-                                    args.runs, rng)
+                                    args.runs, rng, om_url)
     print(f"N = {args.size}, {args.dim}-d vectors, median of {args.runs} (ms)")
-    print("| query | assimilator_stack | raw redis-py | ÷ raw |")
-    print("|---|---|---|---|")
-    for name, lib, raw in rows:
-        print(f"| {name} | {lib:.2f} | {raw:.2f} | {lib / raw:.2f} |")
+    print("| query | assimilator_stack | raw redis-py | ÷ raw | redis-om | redis-om ÷ raw |")
+    print("|---|---|---|---|---|---|")
+    for name, lib, raw, om in rows:
+        oms = "—" if om is None else f"{om:.2f} | {om / raw:.2f}"
+        print(f"| {name} | {lib:.2f} | {raw:.2f} | {lib / raw:.2f} | {oms} |"
+              + (" — |" if om is None else ""))
 
 
 if __name__ == "__main__":
