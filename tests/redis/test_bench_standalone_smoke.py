@@ -1,6 +1,7 @@
 """The standalone benchmark scripts (``python -m bench.search_relevance``,
-``python -m bench.aggregate``) at a tiny N: they run end to end and exit 1 when the library's
-answer is wrong (each checks it against the truth before timing). Never asserts on timing."""
+``python -m bench.aggregate``, ``python -m bench.vectors``) at a tiny N: they run end to end
+and exit 1 when the library's answer is wrong (each checks it against the truth before
+timing). Never asserts on timing."""
 
 from __future__ import annotations
 
@@ -64,3 +65,15 @@ def test_aggregate_runs_and_checks() -> None:
         "r.RedisRepository.aggregate = lambda self, *a, **k: "
         "[{**row, 'n': row['n'] + 1} for row in agg(self, *a, **k)]"))
     assert wrong.returncode == 1 and "WRONG: stack at N = 300" in wrong.stdout
+
+
+def test_vectors_runs_and_checks() -> None:
+    done = _run("bench.vectors", "--size", "300", "--runs", "1")
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert sum(1 for line in done.stdout.splitlines() if line.startswith("| ")) == 8  # + header
+    # A library KNN answer out of order is caught before anything is timed.
+    wrong = _run("bench.vectors", "--size", "300", "--runs", "1", patch=(
+        "import assimilator_stack.backends.redis.sync_repository as r; "
+        "f = r.RedisRepository.filter; "
+        "r.RedisRepository.filter = lambda self, *a, **k: f(self, *a, **k)[::-1]"))
+    assert wrong.returncode == 1 and "WRONG flat knn" in wrong.stderr
