@@ -39,8 +39,10 @@ from .core.specs import (
 from .core.unit_of_work import UnitOfWork
 from .exceptions import (
     AlreadyExistsError,
+    ClusterSearchError,
     ConcurrencyError,
     ConnectionFailedError,
+    CrossSlotError,
     DataLayerError,
     IndexNotReadyError,
     InvalidDocumentError,
@@ -61,6 +63,7 @@ from .model import AssimilatorConfig, RedisModel
 
 __all__ = [
     "AlreadyExistsError",
+    "ClusterSearchError",
     "AssimilatorConfig",
     "AsyncInternalRepository",
     "AsyncInternalUnitOfWork",
@@ -72,6 +75,7 @@ __all__ = [
     "Avg",
     "ConcurrencyError",
     "ConnectionFailedError",
+    "CrossSlotError",
     "Count",
     "CountDistinct",
     "DataLayerError",
