@@ -63,7 +63,6 @@ from .model import AssimilatorConfig, RedisModel
 
 __all__ = [
     "AlreadyExistsError",
-    "ClusterSearchError",
     "AssimilatorConfig",
     "AsyncInternalRepository",
     "AsyncInternalUnitOfWork",
@@ -73,11 +72,12 @@ __all__ = [
     "AsyncRepository",
     "AsyncUnitOfWork",
     "Avg",
+    "ClusterSearchError",
     "ConcurrencyError",
     "ConnectionFailedError",
-    "CrossSlotError",
     "Count",
     "CountDistinct",
+    "CrossSlotError",
     "DataLayerError",
     "FilterSpecification",
     "Hit",

@@ -150,11 +150,11 @@ class RedisStackCluster:
         clients = self.node_clients()
         try:
             for client, (first, last) in zip(clients, self.ranges):
-                client.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
+                _run(client, "CLUSTER", "ADDSLOTSRANGE", first, last)
             first_client = clients[0]
             for server in self.servers[1:]:
                 bus = int(server.extra_args[server.extra_args.index("--cluster-port") + 1])
-                first_client.execute_command("CLUSTER", "MEET", _HOST, server.port, bus)
+                _run(first_client, "CLUSTER", "MEET", _HOST, server.port, bus)
             self._wait_ok(clients)
         finally:
             for client in clients:
@@ -162,14 +162,14 @@ class RedisStackCluster:
 
     def _wait_ok(self, clients: list[redis.Redis]) -> None:
         deadline = time.monotonic() + self.startup_timeout
-        want = len(clients)
+        want, slots = len(clients), str(_SLOTS)
         last = ""
         while True:
             states = [_cluster_info(client) for client in clients]
-            if all(s.get("cluster_state") == "ok" and s.get("cluster_known_nodes") == str(want)
-                   and s.get("cluster_slots_ok") == str(_SLOTS) for s in states):
-                if all(_sees_every_slot(client, want) for client in clients):
-                    return
+            settled = all(s.get("cluster_state") == "ok" and s.get("cluster_slots_ok") == slots
+                          and s.get("cluster_known_nodes") == str(want) for s in states)
+            if settled and all(_sees_every_slot(client, want) for client in clients):
+                return
             last = "; ".join(f"{s.get('cluster_state')}/{s.get('cluster_known_nodes')} nodes"
                              for s in states)
             if time.monotonic() > deadline:
@@ -180,7 +180,7 @@ class RedisStackCluster:
 
 
 def _cluster_info(client: redis.Redis) -> dict[str, str]:
-    raw: Any = client.execute_command("CLUSTER", "INFO")
+    raw = _run(client, "CLUSTER", "INFO")
     text = raw.decode() if isinstance(raw, bytes) else str(raw)
     pairs = (line.split(":", 1) for line in text.splitlines() if ":" in line)
     return {name.strip(): value.strip() for name, value in pairs}
@@ -188,6 +188,12 @@ def _cluster_info(client: redis.Redis) -> dict[str, str]:
 
 def _sees_every_slot(client: redis.Redis, masters: int) -> bool:
     """The node's own view of the slot map names ``masters`` owners (gossip has settled)."""
-    shards: Any = client.execute_command("CLUSTER", "SLOTS")
+    shards = _run(client, "CLUSTER", "SLOTS")
     return len({tuple(entry[2][:2]) if isinstance(entry, list) else None
                 for entry in shards}) == masters
+
+
+def _run(client: redis.Redis, *args: Any) -> Any:
+    """``execute_command`` (untyped in redis-py) behind a typed wrapper."""
+    untyped: Any = client
+    return untyped.execute_command(*args)

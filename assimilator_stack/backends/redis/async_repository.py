@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import redis.asyncio
+import redis.asyncio.cluster
 from pydantic import BaseModel
 
 from ...core.async_repository import AsyncRepository
@@ -37,9 +38,10 @@ class AsyncRedisRepository(RedisRepositoryBase[M], AsyncRepository[M]):
 
     session_type = AsyncSession
     lazy_command = AsyncLazyCommand
-    session: redis.asyncio.Redis
+    session: redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
 
-    def __init__(self, session: redis.asyncio.Redis, model: type[M],
+    def __init__(self, session: redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster,
+                 model: type[M],
                  index_timeout: float = 60.0, *, query_timeout_ms: int = 0,
                  unindexed: Literal["raise", "warn"] = "raise",
                  index_check_interval: float = 1.0, redis_wildcards: bool = False,

@@ -7,7 +7,7 @@ import hashlib
 import time
 from collections.abc import Iterator, MutableSet
 
-from ...exceptions import IndexNotReadyError, RedisCommandError
+from ...exceptions import ClusterSearchError, IndexNotReadyError, RedisCommandError
 from ...fields.schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
 from .protocol import Call, Pause, Plan
 from .replies import info_dict, text
@@ -134,6 +134,8 @@ def create(spec: IndexSpec) -> Plan[None]:
     FT.CREATE (least privilege: an administrator created the index)."""
     try:
         yield Call(("FT.CREATE", spec.name, *spec.create_args))
+    except ClusterSearchError:
+        return  # a cluster that cannot search gets no index (its queries are refused)
     except RedisCommandError as exc:
         if "already exists" in str(exc).lower():
             return

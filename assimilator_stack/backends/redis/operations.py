@@ -21,6 +21,7 @@ from ...documents.projections import complete, is_read_only, make_whole, revalid
 from ...exceptions import InvalidQueryError, NotFoundError, UnitOfWorkError
 from ...query.ranking import hit_options
 from . import aggregate as aggregating
+from .cluster_driver import ClusterRouting, session_for
 from .plans import Read, RedisCore, WriteOp
 from .protocol import Plan, Release
 from .ready import ready_indexes
@@ -81,7 +82,9 @@ class RedisRepositoryBase(Generic[M]):
             model, index_timeout=index_timeout, query_timeout_ms=query_timeout_ms,
             unindexed=unindexed, index_check_interval=index_check_interval,
             redis_wildcards=redis_wildcards)
-        self._session = self.session_type(session, type(self).__name__)
+        self._session = session_for(self.session_type, session, type(self).__name__)
+        # Redis Cluster: a bulk write's transactions hold the keys of one slot each
+        self.core.per_slot = isinstance(self._session, ClusterRouting)
         self._ready = ready_indexes(session)
         self._pending: list[WriteOp] | None = None  # set while inside a unit of work
         self._watching = False
@@ -121,6 +124,7 @@ class RedisRepositoryBase(Generic[M]):
             raise UnitOfWorkError(OUTSIDE_COMMIT)
         ops, self._pending = self._pending, []
         watched, self._watching = self._watching, False
+        self._session.check_transaction(op.key for op in ops)
         return self._run(released(
             self.core.commit(ops, reads_watched=watched, ready=self._ready)))
 

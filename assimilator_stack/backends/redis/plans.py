@@ -191,6 +191,8 @@ class RedisCore(Generic[M]):
         self._option_fields = tuple(n for n in WRITE_OPTIONS if n in model.model_fields)
         self._validates_assignment = bool(model.model_config.get("validate_assignment"))
         self._sorts: dict[tuple[tuple[str, bool], ...], tuple[SortKey, ...]] = {}
+        # Redis Cluster: each MULTI/EXEC of a bulk write holds keys of one hash slot
+        self.per_slot = False
 
     # -- keys and entities ------------------------------------------------------------------
 

@@ -126,6 +126,14 @@ class Session:
         made._own_state()
         return made
 
+    def _transaction_pipeline(self) -> Any:
+        """A pipeline for WATCH and MULTI/EXEC (redis-py's; the asyncio cluster has its own)."""
+        return self.client.pipeline(transaction=True)
+
+    def check_transaction(self, keys: Iterable[str]) -> None:
+        """Called with the keys of a commit before it is sent: one server takes any keys
+        (a cluster driver checks they share the slot of what is WATCHed)."""
+
     @property
     def watching(self) -> bool:
         """True while a connection holds WATCHed keys (until EXEC or release)."""
@@ -140,13 +148,13 @@ class Session:
             return batch.execute(raise_on_error=False)
         if isinstance(request, Watch):
             if self._pinned is None:
-                self._pinned = self.client.pipeline(transaction=True)
+                self._pinned = self._transaction_pipeline()
             return self._pinned.watch(*request.keys)
         if isinstance(request, Exec):
             if self._watch_lost:
                 self._watch_lost = False
                 raise WatchFailed("the command holding WATCH was interrupted; nothing was sent")
-            pipe = self._pinned if self._pinned is not None else self.client.pipeline(True)
+            pipe = self._pinned if self._pinned is not None else self._transaction_pipeline()
             self._pinned = None
             pipe.multi()
             # execute() gives the connection back (reset) whatever happens

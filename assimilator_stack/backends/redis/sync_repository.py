@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import redis
+import redis.cluster
 from pydantic import BaseModel
 
 from ...core.lazy import LazyCommand
@@ -26,7 +27,8 @@ M = TypeVar("M", bound=BaseModel)
 
 class RedisRepository(RedisRepositoryBase[M], Repository[M]):
     """Entities of ``model`` as RedisJSON documents under ``{prefix}:{id}``, over a
-    :class:`redis.Redis` client.
+    :class:`redis.Redis` client or a :class:`redis.cluster.RedisCluster` (README, "Redis
+    Cluster").
 
     Outside a unit of work every write runs at once (atomically); inside one
     (``uow.repository``) writes are queued until ``uow.commit()``. Every method is written
@@ -37,9 +39,10 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
 
     session_type = SyncSession
     lazy_command = LazyCommand
-    session: redis.Redis
+    session: redis.Redis | redis.cluster.RedisCluster
 
-    def __init__(self, session: redis.Redis, model: type[M], index_timeout: float = 60.0,
+    def __init__(self, session: redis.Redis | redis.cluster.RedisCluster, model: type[M],
+                 index_timeout: float = 60.0,
                  *, query_timeout_ms: int = 0, unindexed: Literal["raise", "warn"] = "raise",
                  index_check_interval: float = 1.0, redis_wildcards: bool = False,
                  core: RedisCore[M] | None = None) -> None:

@@ -26,6 +26,7 @@ from ...exceptions import ConcurrencyError, PartialResultError, RedisCommandErro
 from .protocol import Args, Call, Exec, Pause, Plan, Release, Watch, WatchFailed
 from .replies import search_reply, search_warnings
 from .search import DOCUMENT_FIELD, Row, check_complete, row_document, row_key
+from .slots import by_slot
 
 if TYPE_CHECKING:
     from .plans import Read, RedisCore
@@ -225,7 +226,9 @@ def checked_writes(core: RedisCore[Any], read: Read, keys: Sequence[str],
     # Batches still to write, first on top. A batch whose WATCH broke is split in two (under
     # writers at full speed a big batch almost always sees one of its keys touched, a small one
     # rarely); a single key is tried WRITE_TRIES times.
-    todo = [keys[start:start + WRITE_BATCH] for start in range(0, len(keys), WRITE_BATCH)]
+    groups = by_slot(keys) if core.per_slot else [keys]
+    todo = [group[start:start + WRITE_BATCH] for group in groups
+            for start in range(0, len(group), WRITE_BATCH)]
     todo.reverse()
     tries = 0
     while todo:

@@ -1,0 +1,284 @@
+"""The drivers over Redis Cluster clients (redis.cluster.RedisCluster and its asyncio twin).
+
+Plans are the same as on one server; what changes is where each request goes:
+
+- a command on keys goes to the node owning its slot (redis-py routes it); a multi-key read
+  (JSON.MGET, EXISTS, DEL) whose keys span slots is sent per slot and its replies put back in
+  order;
+- WATCH and MULTI/EXEC run on the node owning the slot of their keys, and every key of one
+  transaction must share that slot (CrossSlotError before anything is written);
+- every FT.* command goes to one node, whose query engine must be a coordinator (it answers
+  over every shard); a cluster without one refuses searches (ClusterSearchError) and gets no
+  index (see facts_of and README, "Redis Cluster").
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import redis.asyncio.cluster
+import redis.cluster
+from redis.client import CaseInsensitiveDict
+
+from ...exceptions import ClusterSearchError, DataLayerError
+from .async_driver import AsyncSession
+from .protocol import Args, Batch, Call, Exec, Release, Request, Watch
+from .slot_transaction import SlotTransaction
+from .slots import by_slot, held_slot
+from .sync_driver import Session, SyncSession
+
+# Commands whose keys are all their arguments (JSON.MGET: all but the last, the path).
+_MULTI_KEY = {"JSON.MGET": 1, "DEL": 0, "EXISTS": 0, "UNLINK": 0, "TOUCH": 0}
+# Redis 8's query engine (search module 8.x) holds the coordinator and registers its
+# shard-level _FT.* commands as internal, hidden from COMMAND for user connections
+# (RediSearch src/module.c, CreateCommandWithAcl): its version tells.
+_COORDINATOR_VERSION = 80000
+
+
+@dataclass(frozen=True)
+class SearchFacts:
+    """What the cluster's query engine can do, learnt once per cluster client."""
+
+    coordinator: bool
+    shards: int
+    version: int | None  # the search module's, None when MODULE LIST was refused
+    node: Any  # the node every FT.* command is sent to (cursors live there)
+
+    def refusal(self) -> ClusterSearchError:
+        engine = "unknown" if self.version is None else str(self.version)
+        if self.version is None:
+            why = ("MODULE LIST and COMMAND LIST were refused to this user, so whether the "
+                   "query engine has a coordinator cannot be told")
+        elif self.shards > 1:
+            why = (f"this Redis Cluster has {self.shards} shards and its query engine (search "
+                   f"module {engine}) has no coordinator: a search sent to one node sees only "
+                   "that node's documents")
+        else:
+            why = (f"its query engine (search module {engine}) has no coordinator and, in "
+                   "cluster mode, returns no document contents")
+        return ClusterSearchError(
+            f"searches are refused on this cluster (never answered from one shard): {why}. "
+            "Saves, reads by id and units of work work; filter, count, bulk writes by a "
+            "filter and index_status need Redis 8 (its query engine distributes searches "
+            "over every shard)")
+
+
+_facts: weakref.WeakKeyDictionary[Any, SearchFacts] = weakref.WeakKeyDictionary()
+
+
+def coordinator_of(listed: Any, modules: Any) -> tuple[bool, int | None]:
+    """(has a coordinator, search module version) from ``COMMAND LIST FILTERBY PATTERN
+    _FT.*`` (a coordinator that shows its shard commands) and ``MODULE LIST``."""
+    version = None
+    for entry in () if isinstance(modules, Exception) else modules or ():
+        fields = entry if isinstance(entry, dict) else dict(zip(entry[::2], entry[1::2]))
+        fields = {_text(k): v for k, v in fields.items()}
+        if _text(fields.get("name", "")).lower() in ("search", "ft"):
+            version = int(fields.get("ver", 0))
+    shows_shard_commands = bool(listed) if not isinstance(listed, Exception) else False
+    coordinator = shows_shard_commands or (version or 0) >= _COORDINATOR_VERSION
+    return coordinator, version
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def is_search(args: Args) -> bool:
+    return _text(args[0]).upper().startswith("FT.")
+
+
+def split(args: Args) -> list[Args] | None:
+    """A multi-key read whose keys span slots, as one command per slot (None: as it is)."""
+    tail = _MULTI_KEY.get(_text(args[0]).upper())
+    if tail is None or len(args) - tail <= 2:
+        return None
+    keys = list(args[1:len(args) - tail])
+    groups = by_slot(keys)
+    if len(groups) == 1:
+        return None
+    return [(args[0], *group, *args[len(args) - tail:]) for group in groups]
+
+
+def joined(args: Args, parts: Sequence[Args], replies: Sequence[Any]) -> Any:
+    """The reply ``args`` would have had, from the replies of its ``parts``."""
+    if _text(args[0]).upper() != "JSON.MGET":
+        return sum(int(r) for r in replies)
+    by_key: dict[Any, Any] = {}
+    for part, reply in zip(parts, replies):
+        by_key.update(zip(part[1:-1], reply))
+    return [by_key[key] for key in args[1:-1]]
+
+
+def merged_info(replies: dict[Any, Any]) -> Any:
+    """INFO of every primary as one reply: sections of each node under its name."""
+    if all(isinstance(reply, dict) for reply in replies.values()):
+        return {f"{node}/{name}": section for node, reply in replies.items()
+                for name, section in reply.items()}
+    return b"\r\n".join(r if isinstance(r, bytes) else _text(r).encode()
+                        for r in replies.values())
+
+
+class ClusterRouting(Session):
+    """What both cluster drivers add to :class:`Session`: the slot a transaction holds, the
+    search facts, and the routing of each command."""
+
+    def __init__(self, client: Any, owner: str) -> None:
+        super().__init__(client, owner)
+        self._origin = client  # what search facts are kept for (the user's client)
+        # user callbacks (e.g. from .json()) live in this table on the sync client
+        self.client.cluster_response_callbacks = CaseInsensitiveDict({})
+
+    def _own_state(self) -> None:
+        super()._own_state()
+        self._held: tuple[str, int] | None = None  # (first key, slot) of the WATCH held
+
+    def check_transaction(self, keys: Iterable[str]) -> None:
+        """CrossSlotError, before anything is sent, when ``keys`` (with what is WATCHed)
+        are not all of one hash slot."""
+        held_slot(keys, self._held)
+
+    def _transaction(self, request: Request) -> Any:
+        if isinstance(request, Watch):
+            self._held = held_slot(request.keys, self._held)
+        elif isinstance(request, (Exec, Release)):
+            self._held = None
+        return super().perform(request)
+
+    def _known(self) -> SearchFacts | None:
+        return _facts.get(self._origin)
+
+    def _learnt(self, listed: Any, modules: Any, node: Any) -> SearchFacts:
+        coordinator, version = coordinator_of(listed, modules)
+        facts = SearchFacts(coordinator, len(self.client.get_primaries()), version, node)
+        _facts[self._origin] = facts
+        return facts
+
+    @staticmethod
+    def _searching(facts: SearchFacts, args: Args) -> dict[str, Any]:
+        if not facts.coordinator:
+            raise facts.refusal()
+        return {"target_nodes": facts.node}
+
+
+_PROBES: tuple[Args, Args] = (("COMMAND", "LIST", "FILTERBY", "PATTERN", "_FT.*"),
+                              ("MODULE", "LIST"))
+
+
+class ClusterSession(ClusterRouting, SyncSession):
+    """The sync driver over :class:`redis.cluster.RedisCluster`."""
+
+    client_type = redis.cluster.RedisCluster  # type: ignore[assignment]
+
+    def _perform(self, request: Request) -> Any:
+        return self.perform(request)
+
+    def perform(self, request: Request) -> Any:
+        if isinstance(request, Call):
+            return self._call(request.args)
+        if isinstance(request, Batch):
+            if any(is_search(args) for args in request.commands):
+                self._search_facts()  # refused before anything of the batch is sent
+            return [self._caught(args) for args in request.commands]
+        return self._transaction(request)
+
+    def _caught(self, args: Args) -> Any:
+        try:
+            return self._call(args)
+        except DataLayerError:
+            raise
+        except redis.RedisError as exc:  # in its place, as a pipeline gives it
+            return exc
+
+    def _call(self, args: Args) -> Any:
+        send = self.client.execute_command
+        if is_search(args):
+            return send(*args, **self._searching(self._search_facts(), args))
+        if _text(args[0]).upper() == "INFO":
+            return merged_info(send(*args, target_nodes=redis.cluster.RedisCluster.PRIMARIES))
+        parts = split(args)
+        if parts is None:
+            return send(*args)
+        return joined(args, parts, [send(*part) for part in parts])
+
+    def _search_facts(self) -> SearchFacts:
+        facts = self._known()
+        if facts is not None:
+            return facts
+        node = self.client.get_default_node()
+        replies = []
+        for probe in _PROBES:
+            try:
+                replies.append(self.client.execute_command(*probe, target_nodes=node))
+            except redis.ResponseError as exc:  # not allowed to this user
+                replies.append(exc)
+        return self._learnt(replies[0], replies[1], node)
+
+
+class AsyncClusterSession(ClusterRouting, AsyncSession):
+    """The async driver over :class:`redis.asyncio.cluster.RedisCluster`."""
+
+    client_type = redis.asyncio.cluster.RedisCluster  # type: ignore[assignment]
+
+    def _transaction_pipeline(self) -> Any:
+        return SlotTransaction(self.client)
+
+    def perform(self, request: Request) -> Any:
+        if isinstance(request, Call):
+            return self._call(request.args)
+        if isinstance(request, Batch):
+            return self._batch(request.commands)
+        return self._transaction(request)
+
+    async def _batch(self, commands: tuple[Args, ...]) -> list[Any]:
+        if any(is_search(args) for args in commands):
+            await self._search_facts()
+        out: list[Any] = []
+        for args in commands:
+            try:
+                out.append(await self._call(args))
+            except DataLayerError:
+                raise
+            except redis.RedisError as exc:
+                out.append(exc)
+        return out
+
+    async def _call(self, args: Args) -> Any:
+        send = self.client.execute_command
+        if is_search(args):
+            return await send(*args, **self._searching(await self._search_facts(), args))
+        if _text(args[0]).upper() == "INFO":
+            return merged_info(await send(
+                *args, target_nodes=redis.asyncio.cluster.RedisCluster.PRIMARIES))
+        parts = split(args)
+        if parts is None:
+            return await send(*args)
+        return joined(args, parts, [await send(*part) for part in parts])
+
+    async def _search_facts(self) -> SearchFacts:
+        facts = self._known()
+        if facts is not None:
+            return facts
+        await self.client.initialize()
+        node = self.client.get_default_node()
+        replies = []
+        for probe in _PROBES:
+            try:
+                replies.append(await self.client.execute_command(*probe, target_nodes=node))
+            except redis.ResponseError as exc:
+                replies.append(exc)
+        return self._learnt(replies[0], replies[1], node)
+
+
+def session_for(session_type: type[Session], client: Any, owner: str) -> Any:
+    """The driver for ``client``: a cluster driver for a cluster client of the right API,
+    else ``session_type`` (which checks the client's type)."""
+    if session_type is SyncSession and isinstance(client, redis.cluster.RedisCluster):
+        return ClusterSession(client, owner)
+    if session_type is AsyncSession and isinstance(client, redis.asyncio.cluster.RedisCluster):
+        return AsyncClusterSession(client, owner)
+    return session_type(client, owner)
