@@ -16,7 +16,7 @@ from ...core.hits import Hit
 from ...core.specs import FilterSpecification, Query, collect, exactly_one
 from ...documents.codec import Codec
 from ...documents.hits import make_hit
-from ...documents.keys import claim_prefix, id_of, key_of
+from ...documents.keys import KeyScheme, claim_prefix
 from ...documents.projections import Projection, project, projection, refuse_read_only
 from ...documents.storable import check_entity, unencodable_field
 from ...documents.updates import apply_keywords, build_update
@@ -172,6 +172,7 @@ class RedisCore(Generic[M]):
         self.redis_wildcards = redis_wildcards
         self.schema = schema_of(model)
         claim_prefix(self.schema.prefix, model)
+        self.keys = KeyScheme(model, self.schema.prefix)
         self.codec: Codec[M] = Codec(self.schema)
         self.index = IndexSpec(self.schema)
         self.index_timeout = index_timeout
@@ -196,14 +197,13 @@ class RedisCore(Generic[M]):
 
     # -- keys and entities ------------------------------------------------------------------
 
-    def key(self, entity_id: Any) -> str:
-        return key_of(self.schema.prefix, entity_id)
+    def key(self, entity_id: Any) -> str | None:
+        """The key of the entity with this id; None when its key needs more (a hash tag
+        from another field, documents/keys.py)."""
+        return self.keys.of_id(entity_id)
 
     def key_of_entity(self, obj: Any) -> str:
-        entity_id = obj.get("id") if isinstance(obj, dict) else getattr(obj, "id", None)
-        if entity_id is None:
-            raise InvalidQueryError(f"{self.model.__name__}: the entity has no id")
-        return self.key(entity_id)
+        return self.keys.of_entity(obj)
 
     def build(self, obj: Any = None, fields: dict[str, Any] | None = None
               ) -> tuple[M, dict[str, Any]]:
@@ -341,18 +341,24 @@ class RedisCore(Generic[M]):
         """Keys when the query is a plain lookup by id (served by JSON.GET / JSON.MGET)."""
         node = query.filter
         # (with only(): JSON.GET of the selected paths per key)
-        if not isinstance(node, Condition) or node.field != "id" or query.order:
+        if not self.keys.by_id or not isinstance(node, Condition) or node.field != "id" \
+                or query.order:
             return None
         # None is "no value" (docs/queries.md), and every entity has an id: it matches nothing
         # (it must not become the key "prefix:None").
         if node.lookup == "eq":
-            return [] if node.value is None else [self.key(node.value)]
+            return [] if node.value is None else [self.key_of_id(node.value)]
         if node.lookup == "in":
             values = node.value
             if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
                 raise InvalidQueryError(f"id__in takes a collection of ids, got {values!r}")
-            return list(dict.fromkeys(self.key(v) for v in values if v is not None))
+            return list(dict.fromkeys(self.key_of_id(v) for v in values if v is not None))
         return None
+
+    def key_of_id(self, entity_id: Any) -> str:
+        key = self.keys.of_id(entity_id)
+        assert key is not None  # only asked when the scheme is by id
+        return key
 
     def load_many(self, keys: Sequence[str], watch: bool) -> Plan[list[M]]:
         if not keys:
@@ -522,10 +528,10 @@ class RedisCore(Generic[M]):
             num = min(total if want is None else max(4 * num, num + 1), total,
                       _MAX_SEARCH_RESULTS)
         id_numeric = self.schema.id_field.numeric
-        prefix = self.schema.prefix
+        id_in = self.keys.id_in
 
         def by_id(key: str) -> Any:
-            entity_id = id_of(prefix, key)
+            entity_id = id_in(key)
             return float(entity_id) if id_numeric else entity_id
 
         found.sort(key=lambda pair: by_id(pair[0]))
@@ -747,7 +753,7 @@ class RedisCore(Generic[M]):
         if type(node) is not Condition or node.field != "id" or node.lookup != "eq" \
                 or node.value is None:
             return None
-        return self.key(node.value)
+        return self.key(node.value)  # None: the id alone does not give the key
 
     def filter(self, specs: Sequence[Any], ready: MutableSet[str],
                watch: bool) -> Plan[list[Any]]:
