@@ -14,6 +14,7 @@ Plans are the same as on one server; what changes is where each request goes:
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -123,6 +124,12 @@ def merged_info(replies: dict[Any, Any]) -> Any:
                         for r in replies.values())
 
 
+@functools.cache
+def _view_class(cls: type[Any]) -> type[Any]:
+    """``cls`` whose ``__del__`` does nothing (a cluster client's closes its nodes)."""
+    return type(f"Driven{cls.__name__}", (cls,), {"__del__": lambda self: None})
+
+
 class ClusterRouting(Session):
     """What both cluster drivers add to :class:`Session`: the slot a transaction holds, the
     search facts, and the routing of each command."""
@@ -130,6 +137,8 @@ class ClusterRouting(Session):
     def __init__(self, client: Any, owner: str) -> None:
         super().__init__(client, owner)
         self._origin = client  # what search facts are kept for (the user's client)
+        # The view shares the user's nodes and pools: collecting it must not close them.
+        self.client.__class__ = _view_class(type(self.client))
         # user callbacks (e.g. from .json()) live in this table on the sync client
         self.client.cluster_response_callbacks = CaseInsensitiveDict({})
 
