@@ -285,7 +285,7 @@ def test_search_is_refused_without_a_coordinator(cluster: redis.cluster.RedisClu
                   lambda: repo.count(filter_(name="same")),
                   lambda: repo.update(filter_(name="same"), weight=1),
                   repo.index_status):
-        with pytest.raises(ClusterSearchError, match="3 shards .* no coordinator"):
+        with pytest.raises(ClusterSearchError, match=r"3 shards .* no coordinator"):
             query()
     # no index was made on any node (one per shard would answer for one shard only)
     for node in cluster.get_primaries():

@@ -4,6 +4,7 @@ detection from the replies a server gives, and keys with hash tags."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -102,7 +103,7 @@ def test_slot_ranges_cover_every_slot_once() -> None:
     for masters in (1, 2, 3, 7):
         ranges = slot_ranges(masters)
         assert ranges[0][0] == 0 and ranges[-1][1] == 16383
-        assert all(b[0] == a[1] + 1 for a, b in zip(ranges, ranges[1:]))
+        assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(ranges))
     with pytest.raises(ValueError):
         slot_ranges(0)
 
