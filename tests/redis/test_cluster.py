@@ -359,3 +359,18 @@ def test_async_cluster(redis_cluster_url: str, cluster: redis.cluster.RedisClust
     asyncio.run(main())
     assert cluster.json().get("Order:{c}:x")["total"] == 10  # type: ignore[index]
     assert cluster.exists("Order:{c}:y", "Parcel:a", "Parcel:b") == 1
+
+
+@pytest.mark.slow
+def test_the_cluster_bench_runs() -> None:
+    """``python -m bench.cluster`` at a tiny size: it checks its answers before timing."""
+    from assimilator_stack.testing import ServerNotAvailableError
+    from bench.cluster import run
+
+    try:
+        best = run(entities=30, rounds=1)
+    except ServerNotAvailableError:
+        pytest.skip("needs the embedded server binaries (the server extra): it starts a "
+                    "local Redis Cluster")
+    assert set(best) == {"get by id", "save", "unit of work (2 saves, one slot)"}
+    assert all(ours > 0 and raw > 0 for ours, raw in best.values())
