@@ -14,7 +14,6 @@ Plans are the same as on one server; what changes is where each request goes:
 
 from __future__ import annotations
 
-import functools
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -124,10 +123,14 @@ def merged_info(replies: dict[Any, Any]) -> Any:
                         for r in replies.values())
 
 
-@functools.cache
+_views: dict[type[Any], type[Any]] = {}
+
+
 def _view_class(cls: type[Any]) -> type[Any]:
     """``cls`` whose ``__del__`` does nothing (a cluster client's closes its nodes)."""
-    return type(f"Driven{cls.__name__}", (cls,), {"__del__": lambda self: None})
+    if cls not in _views:
+        _views[cls] = type(f"Driven{cls.__name__}", (cls,), {"__del__": lambda self: None})
+    return _views[cls]
 
 
 class ClusterRouting(Session):
