@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -46,7 +46,7 @@ class SearchFacts:
     coordinator: bool
     shards: int
     version: int | None  # the search module's, None when MODULE LIST was refused
-    node: Any  # the node every FT.* command is sent to (cursors live there)
+    node: Any = field(repr=False)  # where every FT.* command goes (cursors live there)
 
     def refusal(self) -> ClusterSearchError:
         engine = "unknown" if self.version is None else str(self.version)
@@ -171,7 +171,7 @@ class ClusterRouting(Session):
         return facts
 
     @staticmethod
-    def _searching(facts: SearchFacts, args: Args) -> dict[str, Any]:
+    def _searching(facts: SearchFacts) -> dict[str, Any]:
         if not facts.coordinator:
             raise facts.refusal()
         return {"target_nodes": facts.node}
@@ -209,9 +209,10 @@ class ClusterSession(ClusterRouting, SyncSession):
     def _call(self, args: Args) -> Any:
         send = self.client.execute_command
         if is_search(args):
-            return send(*args, **self._searching(self._search_facts(), args))
+            return send(*args, **self._searching(self._search_facts()))
         if _text(args[0]).upper() == "INFO":
-            return merged_info(send(*args, target_nodes=redis.cluster.RedisCluster.PRIMARIES))
+            return merged_info({node.name: send(*args, target_nodes=node)
+                                for node in self.client.get_primaries()})
         parts = split(args)
         if parts is None:
             return send(*args)
@@ -222,12 +223,21 @@ class ClusterSession(ClusterRouting, SyncSession):
         if facts is not None:
             return facts
         node = self.client.get_default_node()
-        replies = []
-        for probe in _PROBES:
-            try:
-                replies.append(self.client.execute_command(*probe, target_nodes=node))
-            except redis.ResponseError as exc:  # not allowed to this user
-                replies.append(exc)
+        pool = node.redis_connection.connection_pool
+        connection = pool.get_connection()
+        replies: list[Any] = []
+        try:  # raw replies: the node's callback for COMMAND would misread COMMAND LIST's
+            for probe in _PROBES:
+                connection.send_command(*probe)
+                try:
+                    replies.append(connection.read_response())
+                except redis.ResponseError as exc:  # not allowed to this user
+                    replies.append(exc)
+        except BaseException:
+            connection.disconnect()
+            raise
+        finally:
+            pool.release(connection)
         return self._learnt(replies[0], replies[1], node)
 
 
@@ -262,10 +272,10 @@ class AsyncClusterSession(ClusterRouting, AsyncSession):
     async def _call(self, args: Args) -> Any:
         send = self.client.execute_command
         if is_search(args):
-            return await send(*args, **self._searching(await self._search_facts(), args))
+            return await send(*args, **self._searching(await self._search_facts()))
         if _text(args[0]).upper() == "INFO":
-            return merged_info(await send(
-                *args, target_nodes=redis.asyncio.cluster.RedisCluster.PRIMARIES))
+            return merged_info({node.name: await send(*args, target_nodes=node)
+                                for node in self.client.get_primaries()})
         parts = split(args)
         if parts is None:
             return await send(*args)
@@ -277,12 +287,20 @@ class AsyncClusterSession(ClusterRouting, AsyncSession):
             return facts
         await self.client.initialize()
         node = self.client.get_default_node()
-        replies = []
-        for probe in _PROBES:
-            try:
-                replies.append(await self.client.execute_command(*probe, target_nodes=node))
-            except redis.ResponseError as exc:
-                replies.append(exc)
+        connection = node.acquire_connection()
+        replies: list[Any] = []
+        try:
+            for probe in _PROBES:
+                await connection.send_command(*probe)
+                try:
+                    replies.append(await connection.read_response())
+                except redis.ResponseError as exc:
+                    replies.append(exc)
+        except BaseException:
+            await connection.disconnect()
+            raise
+        finally:
+            node.release(connection)
         return self._learnt(replies[0], replies[1], node)
 
 
