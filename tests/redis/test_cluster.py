@@ -29,6 +29,7 @@ from assimilator_stack import (
     RedisUnitOfWork,
     UpdateTargetMissingError,
     filter_,
+    only,
     retry_on_conflict,
 )
 from assimilator_stack.aio import AsyncRedisRepository, AsyncRedisUnitOfWork
@@ -122,6 +123,8 @@ def test_id_in_across_slots_keeps_the_order_asked(cluster: redis.cluster.RedisCl
     assert [p.id for p in repo.stream(filter_(id__in=ids), batch_size=3)] == ids
     lazy = repo.filter(filter_(id__in=ids[:5]), lazy=True)
     assert [p.id for p in lazy] == ids[:5]
+    partial = repo.filter(filter_(id__in=ids), only("name"))  # a JSON.GET per key
+    assert [(p.id, p.name) for p in partial] == [(i, i) for i in ids]
 
 
 def test_ttl_options(cluster: redis.cluster.RedisCluster) -> None:

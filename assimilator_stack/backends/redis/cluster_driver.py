@@ -92,6 +92,11 @@ def is_search(args: Args) -> bool:
     return _text(args[0]).upper().startswith("FT.")
 
 
+def keyed(args: Args) -> bool:
+    """A command redis-py routes by its keys (a read of a Batch: JSON.GET, EXISTS, ...)."""
+    return not is_search(args) and _text(args[0]).upper() not in ("INFO", "FT._LIST")
+
+
 def split(args: Args) -> list[Args] | None:
     """A multi-key read whose keys span slots, as one command per slot (None: as it is)."""
     tail = _MULTI_KEY.get(_text(args[0]).upper())
@@ -195,8 +200,17 @@ class ClusterSession(ClusterRouting, SyncSession):
         if isinstance(request, Batch):
             if any(is_search(args) for args in request.commands):
                 self._search_facts()  # refused before anything of the batch is sent
+            if all(keyed(args) for args in request.commands):
+                return self._pipelined(request.commands, raise_on_error=False)
             return [self._caught(args) for args in request.commands]
         return self._transaction(request)
+
+    def _pipelined(self, commands: Sequence[Args], raise_on_error: bool) -> list[Any]:
+        """Commands on keys, one round trip per node (redis-py's cluster pipeline)."""
+        pipe = self.client.pipeline(transaction=False)
+        for args in commands:
+            pipe.execute_command(*args)
+        return pipe.execute(raise_on_error=raise_on_error)  # type: ignore[no-any-return]
 
     def _caught(self, args: Args) -> Any:
         try:
@@ -216,7 +230,7 @@ class ClusterSession(ClusterRouting, SyncSession):
         parts = split(args)
         if parts is None:
             return send(*args)
-        return joined(args, parts, [send(*part) for part in parts])
+        return joined(args, parts, self._pipelined(parts, raise_on_error=True))
 
     def _search_facts(self) -> SearchFacts:
         facts = self._known()
@@ -259,6 +273,8 @@ class AsyncClusterSession(ClusterRouting, AsyncSession):
     async def _batch(self, commands: tuple[Args, ...]) -> list[Any]:
         if any(is_search(args) for args in commands):
             await self._search_facts()
+        if all(keyed(args) for args in commands):
+            return await self._pipelined(commands, raise_on_error=False)
         out: list[Any] = []
         for args in commands:
             try:
@@ -279,7 +295,13 @@ class AsyncClusterSession(ClusterRouting, AsyncSession):
         parts = split(args)
         if parts is None:
             return await send(*args)
-        return joined(args, parts, [await send(*part) for part in parts])
+        return joined(args, parts, await self._pipelined(parts, raise_on_error=True))
+
+    async def _pipelined(self, commands: Sequence[Args], raise_on_error: bool) -> list[Any]:
+        pipe = self.client.pipeline(transaction=False)
+        for args in commands:
+            pipe.execute_command(*args)
+        return await pipe.execute(raise_on_error=raise_on_error)  # type: ignore[no-any-return]
 
     async def _search_facts(self) -> SearchFacts:
         facts = self._known()
