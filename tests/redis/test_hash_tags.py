@@ -82,6 +82,7 @@ def test_the_twin_agrees() -> None:
     twin: InternalRepository[Any] = InternalRepository(model=TaggedInvoice)
     twin.save(TaggedInvoice(id="i1", account_id="a1", total=5))
     assert twin.get(filter_(id="i1")).total == 5
-    assert twin.core.key_of_entity(twin.get(filter_(id="i1"))) == "TaggedInvoice:{a1}:i1"
+    assert twin.documents.key_of_entity(twin.get(filter_(id="i1"))) == "TaggedInvoice:{a1}:i1"
+    assert "TaggedInvoice:{a1}:i1" in twin.session
     twin.delete(filter_(id="i1"))
     assert twin.count() == 0

@@ -84,7 +84,7 @@ class SyncFacade:
     def __getattr__(self, name: str) -> Any:
         value = getattr(self.inner, name)
         if not inspect.ismethod(value):
-            return value  # specs, model, session, core, ...
+            return value  # specs, model, session, plans, ...
 
         def call(*args: Any, **kwargs: Any) -> Any:
             return self._sync(value(*args, **kwargs))
