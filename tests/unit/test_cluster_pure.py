@@ -12,13 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from assimilator_stack import CrossSlotError, InvalidEntityError, RedisModel
-from assimilator_stack.backends.redis.cluster_driver import (
-    SearchFacts,
-    coordinator_of,
-    joined,
-    merged_info,
-    split,
-)
+from assimilator_stack.backends.redis.cluster_driver import SearchFacts
+from assimilator_stack.backends.redis.commands import per_slot as split
+from assimilator_stack.backends.redis.replies import joined, merged_info
+from assimilator_stack.backends.redis.replies import search_coordinator as coordinator_of
 from assimilator_stack.backends.redis.slots import by_slot, held_slot, slot_of
 from assimilator_stack.documents.keys import KeyScheme
 from assimilator_stack.testing.cluster import slot_ranges

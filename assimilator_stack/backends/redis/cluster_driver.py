@@ -26,17 +26,12 @@ from redis.client import CaseInsensitiveDict
 
 from ...exceptions import ClusterSearchError, DataLayerError
 from .async_driver import AsyncSession
+from .commands import COORDINATOR_PROBES, is_index_command, is_info, is_keyed, per_slot
 from .protocol import Args, Batch, Call, Exec, Release, Request, Watch
+from .replies import joined, merged_info, search_coordinator
 from .slot_transaction import SlotTransaction
-from .slots import by_slot, held_slot
+from .slots import held_slot
 from .sync_driver import Session, SyncSession
-
-# Commands whose keys are all their arguments (JSON.MGET: all but the last, the path).
-_MULTI_KEY = {"JSON.MGET": 1, "DEL": 0, "EXISTS": 0, "UNLINK": 0, "TOUCH": 0}
-# Redis 8's query engine (search module 8.x) holds the coordinator and registers its
-# shard-level _FT.* commands as internal, hidden from COMMAND for user connections
-# (RediSearch src/module.c, CreateCommandWithAcl): its version tells.
-_COORDINATOR_VERSION = 80000
 
 
 @dataclass(frozen=True)
@@ -68,64 +63,6 @@ class SearchFacts:
 
 
 _facts: weakref.WeakKeyDictionary[Any, SearchFacts] = weakref.WeakKeyDictionary()
-
-
-def coordinator_of(listed: Any, modules: Any) -> tuple[bool, int | None]:
-    """(has a coordinator, search module version) from ``COMMAND LIST FILTERBY PATTERN
-    _FT.*`` (a coordinator that shows its shard commands) and ``MODULE LIST``."""
-    version = None
-    for entry in () if isinstance(modules, Exception) else modules or ():
-        fields = entry if isinstance(entry, dict) else dict(zip(entry[::2], entry[1::2]))
-        fields = {_text(k): v for k, v in fields.items()}
-        if _text(fields.get("name", "")).lower() in ("search", "ft"):
-            version = int(fields.get("ver", 0))
-    shows_shard_commands = bool(listed) if not isinstance(listed, Exception) else False
-    coordinator = shows_shard_commands or (version or 0) >= _COORDINATOR_VERSION
-    return coordinator, version
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def is_search(args: Args) -> bool:
-    return _text(args[0]).upper().startswith("FT.")
-
-
-def keyed(args: Args) -> bool:
-    """A command redis-py routes by its keys (a read of a Batch: JSON.GET, EXISTS, ...)."""
-    return not is_search(args) and _text(args[0]).upper() not in ("INFO", "FT._LIST")
-
-
-def split(args: Args) -> list[Args] | None:
-    """A multi-key read whose keys span slots, as one command per slot (None: as it is)."""
-    tail = _MULTI_KEY.get(_text(args[0]).upper())
-    if tail is None or len(args) - tail <= 2:
-        return None
-    keys = list(args[1:len(args) - tail])
-    groups = by_slot(keys)
-    if len(groups) == 1:
-        return None
-    return [(args[0], *group, *args[len(args) - tail:]) for group in groups]
-
-
-def joined(args: Args, parts: Sequence[Args], replies: Sequence[Any]) -> Any:
-    """The reply ``args`` would have had, from the replies of its ``parts``."""
-    if _text(args[0]).upper() != "JSON.MGET":
-        return sum(int(r) for r in replies)
-    by_key: dict[Any, Any] = {}
-    for part, reply in zip(parts, replies):
-        by_key.update(zip(part[1:-1], reply))
-    return [by_key[key] for key in args[1:-1]]
-
-
-def merged_info(replies: dict[Any, Any]) -> Any:
-    """INFO of every primary as one reply: sections of each node under its name."""
-    if all(isinstance(reply, dict) for reply in replies.values()):
-        return {f"{node}/{name}": section for node, reply in replies.items()
-                for name, section in reply.items()}
-    return b"\r\n".join(r if isinstance(r, bytes) else _text(r).encode()
-                        for r in replies.values())
 
 
 _views: dict[type[Any], type[Any]] = {}
@@ -170,7 +107,7 @@ class ClusterRouting(Session):
         return _facts.get(self._origin)
 
     def _learnt(self, listed: Any, modules: Any, node: Any) -> SearchFacts:
-        coordinator, version = coordinator_of(listed, modules)
+        coordinator, version = search_coordinator(listed, modules)
         facts = SearchFacts(coordinator, len(self.client.get_primaries()), version, node)
         _facts[self._origin] = facts
         return facts
@@ -180,10 +117,6 @@ class ClusterRouting(Session):
         if not facts.coordinator:
             raise facts.refusal()
         return {"target_nodes": facts.node}
-
-
-_PROBES: tuple[Args, Args] = (("COMMAND", "LIST", "FILTERBY", "PATTERN", "_FT.*"),
-                              ("MODULE", "LIST"))
 
 
 class ClusterSession(ClusterRouting, SyncSession):
@@ -198,9 +131,9 @@ class ClusterSession(ClusterRouting, SyncSession):
         if isinstance(request, Call):
             return self._call(request.args)
         if isinstance(request, Batch):
-            if any(is_search(args) for args in request.commands):
+            if any(is_index_command(args) for args in request.commands):
                 self._search_facts()  # refused before anything of the batch is sent
-            if all(keyed(args) for args in request.commands):
+            if all(is_keyed(args) for args in request.commands):
                 return self._pipelined(request.commands, raise_on_error=False)
             return [self._caught(args) for args in request.commands]
         return self._transaction(request)
@@ -222,12 +155,12 @@ class ClusterSession(ClusterRouting, SyncSession):
 
     def _call(self, args: Args) -> Any:
         send = self.client.execute_command
-        if is_search(args):
+        if is_index_command(args):
             return send(*args, **self._searching(self._search_facts()))
-        if _text(args[0]).upper() == "INFO":
+        if is_info(args):
             return merged_info({node.name: send(*args, target_nodes=node)
                                 for node in self.client.get_primaries()})
-        parts = split(args)
+        parts = per_slot(args)
         if parts is None:
             return send(*args)
         return joined(args, parts, self._pipelined(parts, raise_on_error=True))
@@ -241,7 +174,7 @@ class ClusterSession(ClusterRouting, SyncSession):
         connection = pool.get_connection()
         replies: list[Any] = []
         try:  # raw replies: the node's callback for COMMAND would misread COMMAND LIST's
-            for probe in _PROBES:
+            for probe in COORDINATOR_PROBES:
                 connection.send_command(*probe)
                 try:
                     replies.append(connection.read_response())
@@ -271,9 +204,9 @@ class AsyncClusterSession(ClusterRouting, AsyncSession):
         return self._transaction(request)
 
     async def _batch(self, commands: tuple[Args, ...]) -> list[Any]:
-        if any(is_search(args) for args in commands):
+        if any(is_index_command(args) for args in commands):
             await self._search_facts()
-        if all(keyed(args) for args in commands):
+        if all(is_keyed(args) for args in commands):
             return await self._pipelined(commands, raise_on_error=False)
         out: list[Any] = []
         for args in commands:
@@ -287,12 +220,12 @@ class AsyncClusterSession(ClusterRouting, AsyncSession):
 
     async def _call(self, args: Args) -> Any:
         send = self.client.execute_command
-        if is_search(args):
+        if is_index_command(args):
             return await send(*args, **self._searching(await self._search_facts()))
-        if _text(args[0]).upper() == "INFO":
+        if is_info(args):
             return merged_info({node.name: await send(*args, target_nodes=node)
                                 for node in self.client.get_primaries()})
-        parts = split(args)
+        parts = per_slot(args)
         if parts is None:
             return await send(*args)
         return joined(args, parts, await self._pipelined(parts, raise_on_error=True))
@@ -312,7 +245,7 @@ class AsyncClusterSession(ClusterRouting, AsyncSession):
         connection = node.acquire_connection()
         replies: list[Any] = []
         try:
-            for probe in _PROBES:
+            for probe in COORDINATOR_PROBES:
                 await connection.send_command(*probe)
                 try:
                     replies.append(await connection.read_response())

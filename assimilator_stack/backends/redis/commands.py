@@ -19,6 +19,7 @@ from ...documents.writes import (
     WriteOp,
 )
 from .protocol import Args
+from .slots import by_slot
 from .sort_keys import SortKey
 
 # -- keys and documents -----------------------------------------------------------------------
@@ -211,3 +212,58 @@ def cursor_read(index: str, cursor: int, count: int) -> Args:
 
 def cursor_delete(index: str, cursor: int) -> Args:
     return ("FT.CURSOR", "DEL", index, str(cursor))
+
+
+# -- Redis Cluster (cluster_driver.py) -------------------------------------------------------
+
+# Commands whose arguments are all keys (JSON.MGET: all but the last, the path): how many
+# arguments at the end are not keys.
+_MULTI_KEY = {"JSON.MGET": 1, "DEL": 0, "EXISTS": 0, "UNLINK": 0, "TOUCH": 0}
+
+# Does the node's query engine search across shards? (replies.search_coordinator)
+COORDINATOR_PROBES: tuple[Args, Args] = (("COMMAND", "LIST", "FILTERBY", "PATTERN", "_FT.*"),
+                                         ("MODULE", "LIST"))
+
+
+def _name(args: Args) -> str:
+    first = args[0]
+    return (first.decode() if isinstance(first, bytes) else str(first)).upper()
+
+
+def is_index_command(args: Args) -> bool:
+    """An FT.* command: on a cluster, it goes to the node whose coordinator answers."""
+    return _name(args).startswith("FT.")
+
+
+def is_keyed(args: Args) -> bool:
+    """A command a cluster client routes by its keys (not FT.*, not INFO)."""
+    return not is_index_command(args) and _name(args) != "INFO"
+
+
+def is_info(args: Args) -> bool:
+    return _name(args) == "INFO"
+
+
+def per_slot(args: Args) -> list[Args] | None:
+    """A multi-key command whose keys span hash slots, as one command per slot, in the order
+    of each slot's first key (None: send it as it is). replies.joined puts the replies back."""
+    tail = _MULTI_KEY.get(_name(args))
+    if tail is None or len(args) - tail <= 2:
+        return None
+    groups = by_slot(list(args[1:len(args) - tail]))
+    if len(groups) == 1:
+        return None
+    return [(args[0], *group, *args[len(args) - tail:]) for group in groups]
+
+
+def transaction(commands: Sequence[Args]) -> list[Args]:
+    """MULTI, ``commands``, EXEC (one packet, slot_transaction.py)."""
+    return [("MULTI",), *commands, ("EXEC",)]
+
+
+def watch(keys: Sequence[str]) -> Args:
+    return ("WATCH", *keys)
+
+
+def unwatch() -> Args:
+    return ("UNWATCH",)

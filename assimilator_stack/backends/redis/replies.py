@@ -325,3 +325,46 @@ def scored_reply(reply: Any) -> tuple[int, list[tuple[str, float]]]:
         return int(_get(reply, "total_results")), found
     items = reply[1:]
     return int(reply[0]), [(text(k), float(text(s))) for k, s in zip(items[0::2], items[1::2])]
+
+
+# -- Redis Cluster (cluster_driver.py) -------------------------------------------------------
+
+# Redis 8's query engine (search module 8.x) holds the coordinator and registers its
+# shard-level _FT.* commands as internal, hidden from COMMAND for user connections
+# (RediSearch src/module.c, CreateCommandWithAcl): there its version tells.
+_COORDINATOR_VERSION = 80000
+
+
+def search_coordinator(listed: Any, modules: Any) -> tuple[bool, int | None]:
+    """(has a coordinator, search module version) from the raw replies of
+    commands.COORDINATOR_PROBES: ``COMMAND LIST FILTERBY PATTERN _FT.*`` (a coordinator that
+    shows its shard commands) and ``MODULE LIST`` (an exception: the user may not run it)."""
+    version = None
+    for entry in () if isinstance(modules, Exception) else modules or ():
+        fields = entry if isinstance(entry, dict) else dict(zip(entry[::2], entry[1::2]))
+        named = {text(k): v for k, v in fields.items()}
+        if text(named.get("name", "")).lower() in ("search", "ft"):
+            version = int(named.get("ver", 0))
+    shows_shard_commands = not isinstance(listed, Exception) and bool(listed)
+    return shows_shard_commands or (version or 0) >= _COORDINATOR_VERSION, version
+
+
+def joined(args: Sequence[Any], parts: Sequence[Sequence[Any]], replies: Sequence[Any]) -> Any:
+    """The reply ``args`` would have had, from the replies of its per-slot ``parts``
+    (commands.per_slot): JSON.MGET's documents in the order asked, else a count."""
+    if text(args[0]).upper() != "JSON.MGET":
+        return sum(int(r) for r in replies)
+    by_key: dict[Any, Any] = {}
+    for part, reply in zip(parts, replies):
+        by_key.update(zip(part[1:-1], reply))
+    return [by_key[key] for key in args[1:-1]]
+
+
+def merged_info(replies: dict[Any, Any]) -> Any:
+    """INFO of every primary as one reply (keys_with_ttl reads it): each node's sections
+    under its name."""
+    if all(isinstance(reply, dict) for reply in replies.values()):
+        return {f"{node}/{name}": section for node, reply in replies.items()
+                for name, section in reply.items()}
+    return b"\r\n".join(r if isinstance(r, bytes) else text(r).encode()
+                        for r in replies.values())

@@ -11,6 +11,7 @@ from typing import Any
 
 import redis.exceptions as rx
 
+from .commands import transaction, unwatch, watch
 from .protocol import Args
 from .slots import slot_of
 
@@ -35,7 +36,7 @@ class SlotTransaction:
         connection = await self._connect(keys[0])
         self._watching = True
         try:
-            await connection.send_command("WATCH", *keys)
+            await connection.send_command(*watch(keys))
             return await connection.read_response()
         except BaseException:
             await self._drop()
@@ -57,8 +58,7 @@ class SlotTransaction:
             return []
         try:
             connection = await self._connect(str(queue[0][1]))
-            await connection.send_packed_command(
-                connection.pack_commands([("MULTI",), *queue, ("EXEC",)]))
+            await connection.send_packed_command(connection.pack_commands(transaction(queue)))
             errors: list[Exception] = []
             for _ in range(len(queue) + 1):  # MULTI's OK, then QUEUED per command
                 try:
@@ -87,7 +87,7 @@ class SlotTransaction:
         self._queue = []
         if self._connection is not None and self._watching:
             try:
-                await self._connection.send_command("UNWATCH")
+                await self._connection.send_command(*unwatch())
                 await self._connection.read_response()
             except BaseException:
                 await self._drop()
