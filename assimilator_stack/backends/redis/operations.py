@@ -82,6 +82,7 @@ class RedisRepositoryBase(Generic[M]):
             unindexed=unindexed, index_check_interval=index_check_interval,
             redis_wildcards=redis_wildcards)
         self._session = self.session_type(session, type(self).__name__)
+        self._session.model_name = model.__name__
         self._ready = ready_indexes(session)
         self._pending: list[WriteOp] | None = None  # set while inside a unit of work
         self._watching = False
@@ -94,18 +95,19 @@ class RedisRepositoryBase(Generic[M]):
         view._of_unit_of_work = True
         return view
 
-    def _run(self, plan: Plan[T]) -> Any:
-        """The plan's value (sync) or a coroutine giving it (async)."""
-        return self._session.run(plan)
+    def _run(self, plan: Plan[T], operation: str | None = None) -> Any:
+        """The plan's value (sync) or a coroutine giving it (async). ``operation`` names the
+        public method (its span, the slow-query warning: observe.py)."""
+        return self._session.run(plan, operation)
 
-    def _run_write(self, plan: Plan[T]) -> Any:
+    def _run_write(self, plan: Plan[T], operation: str) -> Any:
         """A write: inside a unit of work on its session; outside one on a session of its own,
         since tasks and threads may share this repository and a write that WATCHes (an
         only_create / only_update check, a bulk write's re-check) must hold its own
         connection, not share one another write's EXEC ends."""
         if self._pending is not None:
-            return self._session.run(plan)
-        return self._session.sibling().run(plan)
+            return self._session.run(plan, operation)
+        return self._session.sibling().run(plan, operation)
 
     # -- what a unit of work drives ----------------------------------------------------------
 
@@ -122,7 +124,7 @@ class RedisRepositoryBase(Generic[M]):
         ops, self._pending = self._pending, []
         watched, self._watching = self._watching, False
         return self._run(released(
-            self.core.commit(ops, reads_watched=watched, ready=self._ready)))
+            self.core.commit(ops, reads_watched=watched, ready=self._ready)), "commit")
 
     def _rollback(self) -> Any:
         self._pending = [] if self._pending is not None else None
@@ -205,7 +207,7 @@ class RedisRepositoryBase(Generic[M]):
         try:
             while not read.done:
                 page = self.core.read_page(read, self._ready, self._watch)
-                for entity in await self._session.drive(self._reading(page)):
+                for entity in await self._session.drive(self._reading(page), "stream"):
                     yield entity
         finally:
             if not read.done:
@@ -216,12 +218,13 @@ class RedisRepositoryBase(Generic[M]):
     def get(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
             return self.lazy_command(self.get, *specs)
-        return self._run(self._reading(self.core.get(specs, self._ready, self._watch)))
+        return self._run(self._reading(self.core.get(specs, self._ready, self._watch)), "get")
 
     def filter(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
             return self.lazy_command(self.filter, *specs)
-        return self._run(self._reading(self.core.filter(specs, self._ready, self._watch)))
+        return self._run(self._reading(self.core.filter(specs, self._ready, self._watch)),
+                         "filter")
 
     def hits(self, *specs: Any, highlight: Any = (), summarize: Any = (),
              tags: Any = ("<b>", "</b>")) -> Any:
@@ -231,7 +234,7 @@ class RedisRepositoryBase(Generic[M]):
         options = hit_options(self.core.schema, highlight, summarize, tags,
                               collect(specs).only)  # checked now
         return self._run(self._reading(self.core.hits(specs, options, self._ready,
-                                                      self._watch)))
+                                                      self._watch)), "hits")
 
     def stream(self, *specs: Any, batch_size: int = 1000) -> Any:
         """Every match, in the order ``filter`` gives, read ``batch_size`` at a time (memory
@@ -247,26 +250,28 @@ class RedisRepositoryBase(Generic[M]):
     def count(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
             return self.lazy_command(self.count, *specs)
-        return self._run(self.core.count(specs, self._ready))
+        return self._run(self.core.count(specs, self._ready), "count")
 
     def aggregate(self, *specs: Any, group_by: Any = (), **metrics: Any) -> Any:
         """Rows of group values and metrics over the entities ``specs`` select (see
         docs/queries.md, "Aggregations and suggestions"); checked before anything is sent."""
         aggregation = Aggregation(self.core.schema, specs, group_by, metrics)
         read = aggregating.selection(self.core, aggregation)
-        return self._run(aggregating.aggregate(self.core, aggregation, read, self._ready))
+        return self._run(aggregating.aggregate(self.core, aggregation, read, self._ready),
+                         "aggregate")
 
     def suggest(self, field: str, prefix: str, *, limit: int = 10) -> Any:
         """Distinct values of the str field ``field`` starting with ``prefix`` (ignoring
         case), most frequent first, ties alphabetical; at most ``limit``."""
         suggestion = Suggestion(self.core.schema, field, prefix, limit)
         read = aggregating.suggestion_read(self.core, suggestion)
-        return self._run(aggregating.suggest(self.core, suggestion, read, self._ready))
+        return self._run(aggregating.suggest(self.core, suggestion, read, self._ready),
+                         "suggest")
 
     def explain(self, *specs: Any) -> Any:
         """The FT.AGGREGATE (or, for a lookup by id, JSON.MGET) ``filter(*specs)`` sends first,
         as a list of arguments."""
-        return self._run(self.core.explain(specs, self._ready))
+        return self._run(self.core.explain(specs, self._ready), "explain")
 
     def index_status(self) -> Any:
         """The model's index as the server reports it (an IndexStatus: documents, indexing
@@ -275,7 +280,7 @@ class RedisRepositoryBase(Generic[M]):
         return self._run(self.core.index_status(self._ready))
 
     def refresh(self, obj: M) -> Any:
-        return self._run(self._refreshing(obj))
+        return self._run(self._refreshing(obj), "refresh")
 
     def is_modified(self, obj: M) -> Any:
         return self._run(self._comparing(obj))
@@ -283,7 +288,7 @@ class RedisRepositoryBase(Generic[M]):
     # -- writes -----------------------------------------------------------------------------
 
     def save(self, obj: Any = None, **fields: Any) -> Any:
-        return self._run_write(self._saving(obj, fields))
+        return self._run_write(self._saving(obj, fields), "save")
 
     def update(self, obj: Any = None, *specs: Any, **values: Any) -> Any:
         """``update(entity)``: store a changed entity (it must exist). ``update(*specs,
@@ -291,13 +296,13 @@ class RedisRepositoryBase(Generic[M]):
         if is_selection(obj) or (obj is None and specs):
             selection = specs if obj is None else (obj, *specs)
             return self._run_write(self._bulk(self.core.update_matches(
-                selection, values, self._ready, queue=self._watch)))
-        return self._run_write(self._saving(obj, values, force_update=True))
+                selection, values, self._ready, queue=self._watch)), "update")
+        return self._run_write(self._saving(obj, values, force_update=True), "update")
 
     def delete(self, obj: Any = None, *specs: Any) -> Any:
         """``delete(entity)``: delete it. ``delete(*specs)``: delete every match; returns how
         many. ``delete()`` deletes nothing."""
-        return self._run_write(self._deleting(obj, specs))
+        return self._run_write(self._deleting(obj, specs), "delete")
 
 
 def is_selection(obj: Any) -> bool:
