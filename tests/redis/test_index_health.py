@@ -128,10 +128,10 @@ def test_warn_logs_once_and_answers(api: str, client: redis.Redis,
     repo = make(api, client, request, unindexed="warn", index_check_interval=0)
     repo.save(id="ok", name="n")
     other_program_writes(client, BAD, {"id": "bad", "name": 5})
-    with caplog.at_level(logging.WARNING, logger="assimilator_stack"):
+    with caplog.at_level(logging.WARNING, logger="assimilator_stack.index"):
         assert [g.id for g in repo.filter()] == ["ok"]
         assert repo.count() == 1
-    warnings = [r.getMessage() for r in caplog.records if r.name == "assimilator_stack"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "assimilator_stack.index"]
     assert len(warnings) == 1, warnings
     assert BAD in warnings[0] and "'name'" in warnings[0]
 

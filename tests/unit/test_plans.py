@@ -31,6 +31,7 @@ from assimilator_stack.backends.redis.protocol import (
     WatchFailed,
 )
 from assimilator_stack.backends.redis.ready import PoolFacts
+from assimilator_stack.backends.redis.uses import registry_key
 from assimilator_stack.exceptions import RedisCommandError
 from tests.support.scripted import SHAPES, Script, Shape, Step
 
@@ -69,10 +70,13 @@ def core() -> RedisCore[Part]:
 
 
 def ready_index(core: RedisCore[Part], shape: Shape) -> list[Step]:
-    """The first query of a pool: FT.INFO (the index exists and has scanned), then FT.INFO of
-    the health check (no indexing failures)."""
+    """The first query of a pool: FT.INFO (the index exists and has scanned), the record of
+    this process's use of the index (uses.py), then FT.INFO of the health check (no indexing
+    failures)."""
     info = shape.ft_info(core.index.name, max_doc_id=4)
-    return [Step(("FT.INFO", core.index.name), info), Step(("FT.INFO", core.index.name), info)]
+    return [Step(("FT.INFO", core.index.name), info),
+            Step(("HSET", registry_key(core.index.key_prefix), core.index.name, ...), 1),
+            Step(("FT.INFO", core.index.name), info)]
 
 
 def max_rows(shape: Shape, value: str = "10000") -> Step:

@@ -17,18 +17,18 @@ the query; at most once a second per pool it costs nothing measurable.
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import MutableSet
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ... import logs
 from ...exceptions import InvalidQueryError, RedisCommandError, UnindexedDocumentError
 from ...fields.schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
 from .protocol import Call, Plan
 from .replies import info_dict, text
 
-logger = logging.getLogger("assimilator_stack")
+logger = logs.index  # WARNING: documents the index cannot take
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,11 @@ import hashlib
 import time
 from collections.abc import Iterator, MutableSet
 
+from ... import logs
 from ...exceptions import IndexNotReadyError, RedisCommandError
 from ...fields.schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
+from . import uses
+from .building import BuildLog
 from .protocol import Call, Pause, Plan
 from .replies import info_dict, text
 
@@ -108,6 +111,8 @@ def ensure_index(
     """Create the index if needed (safe when several processes race) and wait, at most
     ``timeout`` seconds, until it has scanned the keys that existed before it."""
     if spec.name in ready:
+        if uses.due(ready, spec.name):  # at most once a minute (uses.py)
+            yield from uses.record(ready, spec.key_prefix, spec.name)
         return
     try:
         info = info_dict((yield Call(("FT.INFO", spec.name))))
@@ -117,7 +122,9 @@ def ensure_index(
         yield from create(spec)
         info = info_dict((yield Call(("FT.INFO", spec.name))))
     deadline = time.monotonic() + timeout
+    wait = BuildLog(spec.name, "a query")
     while _still_indexing(info):
+        wait.seen(info)
         if time.monotonic() > deadline:
             raise IndexNotReadyError(
                 f"index {spec.name!r} was still indexing existing keys after {timeout}s "
@@ -126,7 +133,9 @@ def ensure_index(
             )
         yield Pause(_POLL_SECONDS)
         info = info_dict((yield Call(("FT.INFO", spec.name))))
+    wait.finished(info)
     ready.add(spec.name)
+    yield from uses.record(ready, spec.key_prefix, spec.name)
 
 
 def create(spec: IndexSpec) -> Plan[None]:
@@ -134,6 +143,7 @@ def create(spec: IndexSpec) -> Plan[None]:
     FT.CREATE (least privilege: an administrator created the index)."""
     try:
         yield Call(("FT.CREATE", spec.name, *spec.create_args))
+        logs.index.info("created index %r over the keys %r*", spec.name, spec.key_prefix)
     except RedisCommandError as exc:
         if "already exists" in str(exc).lower():
             return

@@ -21,6 +21,7 @@ from ...documents.projections import complete, is_read_only, make_whole, revalid
 from ...exceptions import InvalidQueryError, NotFoundError, UnitOfWorkError
 from ...query.ranking import hit_options
 from . import aggregate as aggregating
+from .index_control import IndexControl
 from .plans import Read, RedisCore, WriteOp
 from .protocol import Plan, Release
 from .ready import ready_indexes
@@ -68,6 +69,7 @@ class RedisRepositoryBase(Generic[M]):
     """
 
     session_type: ClassVar[type[SyncSession] | type[AsyncDriver]]
+    index_face: ClassVar[type[IndexControl]]
     lazy_command: ClassVar[Callable[..., Any]]
     session: Any
     model: type[M]
@@ -272,6 +274,12 @@ class RedisRepositoryBase(Generic[M]):
         """The FT.AGGREGATE (or, for a lookup by id, JSON.MGET) ``filter(*specs)`` sends first,
         as a list of arguments."""
         return self._run(self.core.explain(specs, self._ready), "explain")
+
+    @property
+    def index(self) -> Any:
+        """Status, migration and pruning of the model's indexes (``repo.index.status()``,
+        ``.migrate()``, ``.prune()``: README, "Operations")."""
+        return self.index_face(self._run, self.core, self._ready)
 
     def index_status(self) -> Any:
         """The model's index as the server reports it (an IndexStatus: documents, indexing
