@@ -13,6 +13,8 @@ from .aio import (
 from .backends.memory.repository import InternalRepository
 from .backends.memory.unit_of_work import InternalUnitOfWork
 from .backends.redis.health import IndexStatus, UnindexedDocument
+from .backends.redis.index_control import AsyncRedisIndex, RedisIndex
+from .backends.redis.lifecycle import IndexState, PruneResult, StaleIndex
 from .backends.redis.sync_repository import RedisRepository
 from .backends.redis.sync_unit_of_work import RedisUnitOfWork
 from .core.hits import Hit
@@ -65,6 +67,7 @@ __all__ = [
     "AsyncInternalRepository",
     "AsyncInternalUnitOfWork",
     "AsyncLazyCommand",
+    "AsyncRedisIndex",
     "AsyncRedisRepository",
     "AsyncRedisUnitOfWork",
     "AsyncRepository",
@@ -78,6 +81,7 @@ __all__ = [
     "FilterSpecification",
     "Hit",
     "IndexNotReadyError",
+    "IndexState",
     "IndexStatus",
     "Indexed",
     "InternalRepository",
@@ -97,8 +101,10 @@ __all__ = [
     "OrderSpecification",
     "PaginateSpecification",
     "PartialResultError",
+    "PruneResult",
     "ReadOnlyEntityError",
     "RedisCommandError",
+    "RedisIndex",
     "RedisModel",
     "RedisRepository",
     "RedisUnitOfWork",
@@ -106,6 +112,7 @@ __all__ = [
     "SearchSpecification",
     "Specification",
     "SpecificationList",
+    "StaleIndex",
     "Sum",
     "Text",
     "UnindexedDocument",

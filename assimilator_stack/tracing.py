@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+_otel: Any
 try:
     from opentelemetry import trace as _otel
 except ImportError:  # the otel extra is not installed: tracing stays off

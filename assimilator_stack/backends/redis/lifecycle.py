@@ -70,7 +70,8 @@ class IndexState:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (datetimes as ISO 8601 text): the CLI's ``--json``."""
-        return _jsonable(asdict(self))
+        out: dict[str, Any] = _jsonable(asdict(self))
+        return out
 
 
 @dataclass(frozen=True)

@@ -28,14 +28,14 @@ def registry_key(key_prefix: str) -> str:
 
 
 def _next_records(ready: MutableSet[str]) -> dict[str, float]:
-    found = getattr(ready, "index_uses", None)
+    found: dict[str, float] | None = getattr(ready, "index_uses", None)
     if found is None:
         found = {}
         try:
-            ready.index_uses = found  # type: ignore[attr-defined]
+            setattr(ready, "index_uses", found)  # noqa: B010 (ready's type has no such field)
         except AttributeError:
             return _local
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def due(ready: MutableSet[str], index: str) -> bool:
