@@ -279,7 +279,7 @@ class IndexHealth:
                         "no other. Documents that failed earlier may still be missing from "
                         "queries until they are written again", self.index_name,
                         failures.count, failures.last_key)
-                elif bad is not None and self.mode == "warn" and (news or bad != state.bad):
+                elif bad is not None and (news or bad != state.bad):  # once, in both modes
                     logger.warning("%s", UnindexedDocumentError(bad.key, bad.field, bad.reason))
                 state.seen, state.seen_key, state.bad = failures.count, failures.last_key, bad
         if state.bad is not None and self.mode == "raise":

@@ -121,9 +121,8 @@ class Observation:
 
     def sent(self, request: Request, seconds: float, error: BaseException | None) -> None:
         commands = _commands(request)
-        if self.span is not None:
-            self.searches += [shape(a) for a in commands if text(a[0]).upper() in
-                              ("FT.SEARCH", "FT.AGGREGATE", "FT.CURSOR")]
+        self.searches += [shape(a) for a in commands if text(a[0]).upper() in
+                          ("FT.SEARCH", "FT.AGGREGATE", "FT.CURSOR")]
         if not self.debug or not commands:
             return
         how = "" if isinstance(request, Call) else (
