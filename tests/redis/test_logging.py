@@ -15,7 +15,6 @@ import pytest
 import redis
 
 from assimilator_stack import filter_
-from assimilator_stack.backends.redis.observe import shape
 from assimilator_stack.settings import settings
 from tests.support.query_models import Thing
 
@@ -88,18 +87,6 @@ def test_a_slow_operation_is_a_warning(make_repo: Any, caplog: pytest.LogCapture
     with caplog.at_level(logging.WARNING, logger="assimilator_stack.queries"):
         repo.filter(filter_(name=SECRET))
     assert records(caplog, "assimilator_stack.queries") == []
-
-
-@pytest.mark.sync_only
-def test_shapes_hide_every_user_value() -> None:
-    args = ("FT.AGGREGATE", "t:thing:idx:0a", r"@name:{s3cr3t\-value} @age:[1 $v]",
-            "PARAMS", "2", "v", "LOAD", "LOAD", "2", "@__key", "$", "SORTBY", "2", "@age",
-            "ASC", "LIMIT", "0", "10", "FILTER", "@age > 42", "DIALECT", "2")
-    made = shape(args)
-    assert made == ("FT.AGGREGATE t:thing:idx:0a '@name @age' PARAMS 2 ? ? LOAD ? @__key ? "
-                    "SORTBY ? @age ASC LIMIT ? ? FILTER '@age' DIALECT ?")
-    assert shape(("JSON.MGET", "k1", "k2", "k3", ".")) == "JSON.MGET (3 keys)"
-    assert shape(("EVAL", "script", 2, "k1", "k2")) == "EVAL (2 keys)"
 
 
 @pytest.mark.sync_only
