@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import socket
 import subprocess
 import sys
@@ -80,6 +81,29 @@ def test_status_migrate_status_prune(redis_stack_url: str, redis_client: redis.R
     assert json.loads(dropped.stdout) == {"dropped": [V1], "kept": {}}
     assert [text(n) for n in redis_client.execute_command("FT._LIST")] == [V2]
     assert redis_client.dbsize() == 2000 + 1  # the documents stay (and the use registry)
+
+
+def test_migrate_on_a_terminal(redis_stack_url: str, redis_client: redis.Redis) -> None:
+    """stderr a terminal: the rich progress bar when the cli extra is installed (plain lines
+    otherwise); either way the migration completes with exit code 0."""
+    load(redis_client, 500)
+    leader, follower = pty.openpty()
+    try:
+        environment = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+        done = subprocess.run([str(SCRIPT), "index", "migrate", V1_MODEL, "--url",
+                               redis_stack_url], cwd=ROOT, env=environment, stderr=follower,
+                              stdout=subprocess.PIPE, text=True, timeout=120)
+        os.set_blocking(leader, False)
+        try:
+            shown = os.read(leader, 65536).decode(errors="replace")
+        except BlockingIOError:
+            shown = ""
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert done.returncode == 0, shown
+    assert "Traceback" not in shown
+    assert "documents  500" in done.stdout
 
 
 def test_migrate_json_and_redis_url(redis_stack_url: str, redis_client: redis.Redis) -> None:
