@@ -121,13 +121,13 @@ def run(n: int, rounds: int, server: RedisStackServer) -> dict[str, tuple[float,
     pipe = client.pipeline(transaction=False)
     for i, row in enumerate(rows):
         entity = Product(**{k: row[k] for k in Product.model_fields if k in row})
-        pipe.execute_command("JSON.SET", repo.core.key(entity.id), "$",
-                             repo.core.codec.dump(entity))
+        pipe.execute_command("JSON.SET", repo.plans.key(entity.id), "$",
+                             repo.plans.codec.dump(entity))
         if i % 5000 == 4999:
             pipe.execute()
     pipe.execute()
     repo.count()  # the index exists and has scanned
-    index = repo.core.index.name
+    index = repo.plans.index.name
     want = truth(rows)
     results = {}
     for name, func, exact in [

@@ -364,7 +364,7 @@ def insert_rounds(url: str, n: int, seed: int, rounds: int
         c, lib, raw = fresh()
         side, entities = (lib, lib_entities) if name == "library" else (raw, raw_entities)
         side.prepare()
-        index = lib.repo.core.index.name if name == "library" else "product:idx"
+        index = lib.repo.plans.index.name if name == "library" else "product:idx"
         before = memory.used_memory(c)
         side.insert(entities)
         mem[name] = memory.per_entity(before, memory.used_memory(c),

@@ -52,7 +52,7 @@ def measure(n: int, server: RedisStackServer) -> None:
                 "category": row["category"], "price": row["price"]}))
         pipe.execute()
     repo.count()  # the index is made and has caught up
-    while int(dict(zip(*[iter(client.execute_command("FT.INFO", repo.core.index.name))] * 2))
+    while int(dict(zip(*[iter(client.execute_command("FT.INFO", repo.plans.index.name))] * 2))
               .get(b"indexing", 0)):
         time.sleep(0.05)
     for text in QUERIES:
@@ -64,7 +64,7 @@ def measure(n: int, server: RedisStackServer) -> None:
 
         def raw(where: str = where) -> list[float]:
             reply = client.execute_command(
-                "FT.SEARCH", repo.core.index.name, where, "WITHSCORES", "RETURN", "1", "$",
+                "FT.SEARCH", repo.plans.index.name, where, "WITHSCORES", "RETURN", "1", "$",
                 "LIMIT", "0", str(LIMIT), "DIALECT", "2")
             items = reply[1:]
             out = []
@@ -93,7 +93,7 @@ def check(repo: RedisRepository[Item], client: Any, spec: Any, where: str, text:
     """The library's first page against the truth built from the server's every match: ids
     and scores of ``FT.SEARCH … WITHSCORES NOCONTENT``, most relevant first, ties by id."""
     reply = client.execute_command(
-        "FT.SEARCH", repo.core.index.name, where, "WITHSCORES", "NOCONTENT",
+        "FT.SEARCH", repo.plans.index.name, where, "WITHSCORES", "NOCONTENT",
         "LIMIT", "0", "10000", "DIALECT", "2")
     prefix = len("bench:relevance:")
     every = [(key.decode()[prefix:], float(score))

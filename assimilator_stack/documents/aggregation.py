@@ -24,7 +24,7 @@ from ..exceptions import InvalidQueryError
 from ..fields.schema import FieldSchema, ModelSchema
 from ..fields.values import lower, values_at
 from ..query.filters import Node
-from ..query.lookups import value_key
+from ..query.lookups import order_key
 
 _UTC = dt.timezone.utc
 
@@ -39,9 +39,7 @@ def canonical(field: FieldSchema, value: Any) -> Any:
 
 
 def _order_key(field: FieldSchema, value: Any) -> Any:
-    if field.kind == "number":  # exactly (as doubles 2**53 and 2**53 + 1 would tie)
-        return value
-    key = value_key(field, value)
+    key = order_key(field, value)
     if isinstance(key, str) and not field.case_sensitive:
         return (lower(key), key)
     return key

@@ -266,9 +266,6 @@ class Projection:
                 out.append(node.path)
         return out
 
-    def command(self, key: str) -> tuple[str, ...]:
-        return ("JSON.GET", key, *self.paths)
-
     def build(self, key: str, reply: Any) -> BaseModel | None:
         """The partial entity from ``JSON.GET key <paths>`` (None when the key is gone)."""
         if reply is None:

@@ -1,10 +1,10 @@
-"""``update(*specs, **values)`` as per-key RedisJSON commands (pure: no I/O).
+"""``update(*specs, **values)`` as per-key write steps (pure: no I/O; documents/writes.py).
 
 Each value is validated against its field's type first (a TypeAdapter of the annotation with
 its constraints), serialised as the model would serialise it, and written with one
-``JSON.SET key $.<field>``; the index companions under ``__idx`` follow in the same MULTI:
+``SetPath`` at ``$.<field>``; the index companions under ``__idx`` follow in the same commit:
 date numbers, lower-cased copies (``<alias>__lc``) and membership of ``__idx.__nulls`` (a
-JSONPath filter delete, then ``JSON.ARRAPPEND`` when the field has no value).
+JSONPath filter delete, then an append when the field has no value).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError
 
-from ..backends.redis.protocol import Args
 from ..exceptions import InvalidEntityError, InvalidQueryError, UnstorableValueError
 from ..fields import binary
 from ..fields.schema import (
@@ -31,27 +30,23 @@ from ..fields.schema import (
 from ..fields.values import extremes, index_value, lower, split_key, values_at
 from ..model import WRITE_OPTIONS, RedisModel
 from .storable import check_value
+from .writes import AppendPath, DeletePath, SetPath, WriteOp
+
+PathStep = SetPath | DeletePath | AppendPath
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-
-
-
 @dataclass(frozen=True)
 class Update:
-    """The commands of one update, with ``{key}`` standing for each entity's key."""
+    """The steps of one update, the same for every entity it changes."""
 
-    # (command name, path, JSON argument or None), applied to every key in order
-    steps: tuple[tuple[str, str, str | None], ...]
+    steps: tuple[PathStep, ...]  # applied to every key in order
 
-    def commands(self, key: str) -> tuple[Args, ...]:
-        out: list[Args] = []
-        for name, path, arg in self.steps:
-            out.append((name, key, path) if arg is None else (name, key, path, arg))
-        return tuple(out)
+    def op(self, key: str) -> WriteOp:
+        return WriteOp(key=key, steps=self.steps)
 
 
 def updatable_fields(model: type[BaseModel]) -> list[str]:
@@ -70,8 +65,8 @@ def build_update(schema: ModelSchema, values: Mapping[str, Any]) -> Update:
             f"update(*specs, **values) of {name_of} needs at least one field=value"
         )
     allowed = updatable_fields(model)
-    steps: list[tuple[str, str, str | None]] = []
-    extras: list[tuple[str, str, str | None]] = []
+    steps: list[PathStep] = []
+    extras: list[PathStep] = []
     for name, raw in values.items():
         if name == "id":
             raise InvalidQueryError(
@@ -103,16 +98,15 @@ def build_update(schema: ModelSchema, values: Mapping[str, Any]) -> Update:
                 f"{schema.prefix}:*", name, f"{raw!r} cannot be stored as JSON: {exc}"
             ) from exc
         (json_key, json_value), = dumped.items()
-        steps.append(("JSON.SET", "$" + path_step(json_key), _dumps(json_value)))
+        steps.append(SetPath("$" + path_step(json_key), _dumps(json_value)))
         if schema.needs_extras:
             extras += _extras_steps(schema, name, value)
     return Update(tuple(steps + extras))
 
 
-def _extras_steps(schema: ModelSchema, name: str, value: Any
-                  ) -> list[tuple[str, str, str | None]]:
+def _extras_steps(schema: ModelSchema, name: str, value: Any) -> list[PathStep]:
     """Keep ``__idx`` right for every indexed field under the top-level field ``name``."""
-    steps: list[tuple[str, str, str | None]] = []
+    steps: list[PathStep] = []
     root = {name: value}
     base = f"$.{INDEX_EXTRAS_KEY}"
     for field in schema.fields.values():
@@ -134,17 +128,16 @@ def _extras_steps(schema: ModelSchema, name: str, value: Any
                 steps.append(_set_or_delete(f"{base}.{alias}", ends[end:end + 1], False))
         if field.optional or field.multi:
             nulls = f"{base}.{NULLS_ATTRIBUTE}"
-            steps.append(("JSON.DEL", f'{nulls}[?(@=="{field.alias}")]', None))
+            steps.append(DeletePath(f'{nulls}[?(@=="{field.alias}")]'))
             if not found:
-                steps.append(("JSON.ARRAPPEND", nulls, _dumps(field.alias)))
+                steps.append(AppendPath(nulls, _dumps(field.alias)))
     return steps
 
 
-def _set_or_delete(path: str, values: list[Any], multi: bool
-                   ) -> tuple[str, str, str | None]:
+def _set_or_delete(path: str, values: list[Any], multi: bool) -> PathStep:
     if not values:
-        return ("JSON.DEL", path, None)
-    return ("JSON.SET", path, _dumps(values if multi else values[0]))
+        return DeletePath(path)
+    return SetPath(path, _dumps(values if multi else values[0]))
 
 
 # -- keywords of save(**fields) and update(entity, **values) ---------------------------------

@@ -6,9 +6,8 @@ The lookups themselves (their meaning in Python and in RediSearch) are declared 
 
 from __future__ import annotations
 
-from .lookups import LOOKUPS as _DECLARED
-
-LOOKUPS: frozenset[str] = frozenset(_DECLARED)
+# The registry itself, not a copy of its names: a lookup registered later is known too.
+from .lookups import LOOKUPS
 
 
 def split_lookup(keyword: str) -> tuple[str, str]:

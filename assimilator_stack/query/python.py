@@ -82,7 +82,7 @@ def sort_key(field: FieldSchema, entity: Any, descending: bool = False) -> Any:
     if not values:
         return None
     keys = [value_key(field, v) for v in values]
-    if field.kind == "str" and not field.case_sensitive:
+    if field.lower_copy:
         keys = [lower(k) for k in keys]
     if not field.multi:
         return keys[0]

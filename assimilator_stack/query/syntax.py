@@ -1,7 +1,7 @@
 """RediSearch query syntax (DIALECT 2), built from parts: pure string building, no meaning.
 
 Every user value goes into PARAMS (``$p0``, ``$p1``, ...) or, for full-text words, is a
-token that holds no syntax character (see ``lookups.search_tokens``). Attribute names come
+token that holds no syntax character (see ``lookups/fulltext.py``). Attribute names come
 from the model schema (``[A-Za-z0-9_]``). So a value never changes the shape of a query.
 
 Fragments fold constants: :data:`ALL` (matches every document) and :data:`NONE` (matches

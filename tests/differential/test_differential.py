@@ -276,7 +276,7 @@ def test_redis_and_the_twin_agree(data: list[Thing], batch: list[list[Any]],
     if stale:
         resp2.delete(*stale)
     repo = RedisRepository(session=resp2, model=Thing)
-    repo.core.redis_wildcards = redis_wildcards
+    repo.plans.redis_wildcards = redis_wildcards
     twin = InternalRepository(model=Thing)
     for entity in data:
         repo.save(entity)

@@ -248,7 +248,7 @@ def test_suggest_is_not_cut_by_prefix_expansion_limits(make_repo: RepoFactory) -
     found = repo.suggest("title", "PFX", limit=1000)
     assert found == [f"pfx{i:04d}" for i in range(450)]
     inner = getattr(repo, "inner", repo)  # (the async repository behind the facade)
-    inner.core.redis_wildcards = True  # lets Redis expand filters' prefixes: not suggest's
+    inner.plans.redis_wildcards = True  # lets Redis expand filters' prefixes: not suggest's
     assert repo.suggest("city", "PFX", limit=1000) == found
     assert repo.suggest("tags", "pf") == ["pfx-common"]
 
@@ -273,7 +273,7 @@ def test_more_groups_than_maxaggregateresults(max_rows: int, make_repo: RepoFact
     groups = 3 * max_rows + 7
     for i in range(4 * groups):  # written raw: the test is about reading
         book = Book(id=f"g{i}", category=f"c{i % groups:05d}", pages=i)
-        pipe.execute_command("JSON.SET", f"agg:book:g{i}", "$", repo.core.codec.dump(book))
+        pipe.execute_command("JSON.SET", f"agg:book:g{i}", "$", repo.plans.codec.dump(book))
     pipe.execute()
     rows = repo.aggregate(group_by="category", n=Count(), total=Sum("pages"))
     assert len(rows) == groups
@@ -290,7 +290,7 @@ def test_100k_entities_in_20k_groups(make_repo: RepoFactory, client: redis.Redis
     pipe = client.pipeline(transaction=False)
     for i in range(100_000):
         book = Book(id=f"h{i}", category=f"c{i % 20_000:05d}", rating=float(i % 5))
-        pipe.execute_command("JSON.SET", f"agg:book:h{i}", "$", repo.core.codec.dump(book))
+        pipe.execute_command("JSON.SET", f"agg:book:h{i}", "$", repo.plans.codec.dump(book))
         if i % 5000 == 4999:
             pipe.execute()
     pipe.execute()

@@ -63,7 +63,7 @@ def rows(client: redis.Redis) -> Iterator[redis.Redis]:
 def test_aggregate_counts_every_entity_once_while_others_write(
         rows: redis.Redis, make_repo: RepoFactory, redis_stack_url: str) -> None:
     repo = make_repo(Row)
-    index = RedisRepository(rows, Row).core.index.name
+    index = RedisRepository(rows, Row).plans.index.name
     writers = Writers(redis_stack_url, *[Job(keys_of(PREFIX, IDS), "$.touched")] * 2)
     with writers:
         before = max_doc_id(rows, index)

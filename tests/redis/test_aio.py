@@ -427,7 +427,7 @@ def test_stream_is_an_async_iterator(async_redis_client_factory: AsyncRedisClien
         async for _ in early:
             break
         await early.aclose()  # type: ignore[attr-defined]
-        info = await session.execute_command("FT.INFO", accounts.core.index.name)
+        info = await session.execute_command("FT.INFO", accounts.plans.index.name)
         cursors = dict(zip(info[::2], info[1::2]))[b"cursor_stats"] if isinstance(info, list) \
             else info[b"cursor_stats"]
         stats = cursors if isinstance(cursors, dict) else dict(zip(cursors[::2], cursors[1::2]))

@@ -25,7 +25,7 @@ from assimilator_stack import (
     order,
     paginate,
 )
-from assimilator_stack.backends.redis.plans import RedisCore
+from assimilator_stack.backends.redis.plans import ModelPlans
 from assimilator_stack.backends.redis.uses import registry_key
 from tests.support.execution_support import load, recording_client
 from tests.support.query_models import Address, Color, Item, Size, Thing
@@ -44,11 +44,11 @@ def stored(client: redis.Redis, key: str) -> Any:
     return doc
 
 
-def as_stored(client: redis.Redis, core: RedisCore[Any], entity: Thing) -> Any:
+def as_stored(client: redis.Redis, plans: ModelPlans[Any], entity: Thing) -> Any:
     """The document a whole save of ``entity`` gives, as Redis holds it (RedisJSON 2.8 does
     not parse every float exactly: up to 2 ulps off for ~10% of 17-digit floats, so the
     reference goes through the same parser)."""
-    client.execute_command("JSON.SET", "reference", "$", core.codec.dump(entity))
+    client.execute_command("JSON.SET", "reference", "$", plans.codec.dump(entity))
     doc = stored(client, "reference")
     client.delete("reference")
     return doc
@@ -101,7 +101,7 @@ def test_documents_end_up_as_if_saved_whole(redis_client: redis.Redis, values: d
         want = thing.model_validate({**thing.model_dump(), **values}) \
             if thing.age == age else thing
         assert stored(redis_client, PREFIX + thing.id) == \
-            as_stored(redis_client, repo.core, want), thing.id
+            as_stored(redis_client, repo.plans, want), thing.id
     # and the index sees the new values at once
     assert repo.count(filter_(age=age)) == len(matching)
     if "title" in values and "\x00" not in values["title"]:  # NUL cannot be searched for
@@ -198,7 +198,7 @@ def test_delete_without_arguments_deletes_nothing(redis_client: redis.Redis) -> 
     assert repo.delete(filter_()) == 12  # an empty filter is every entity
     # nothing left but the record of this process's use of the index (uses.py)
     assert repo.count() == 0
-    assert redis_client.keys() == [registry_key(repo.core.index.key_prefix).encode()]
+    assert redis_client.keys() == [registry_key(repo.plans.index.key_prefix).encode()]
 
 
 def test_single_entity_forms_still_work(redis_client: redis.Redis) -> None:

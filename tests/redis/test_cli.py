@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from assimilator_stack import RedisRepository
-from assimilator_stack.backends.redis.plans import RedisCore
+from assimilator_stack.backends.redis.plans import ModelPlans
 from assimilator_stack.testing.binaries import ServerNotAvailableError, find_redis_server
 from tests.support.deploy_models import PREFIX, ProductV1, ProductV2, load
 from tests.support.helpers import text
@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).with_name("assimilator-stack")
 V1_MODEL = "tests.support.deploy_models:ProductV1"
 V2_MODEL = "tests.support.deploy_models:ProductV2"
-V1 = RedisCore(ProductV1).index.name
-V2 = RedisCore(ProductV2).index.name
+V1 = ModelPlans(ProductV1).index.name
+V2 = ModelPlans(ProductV2).index.name
 
 
 def cli(*args: str, url: str | None = None, env: dict[str, str] | None = None

@@ -49,8 +49,8 @@ IDS = [f"i{i:05d}" for i in range(N)]
 
 
 def index_name() -> str:
-    from assimilator_stack.backends.redis.plans import RedisCore
-    return RedisCore(Item).index.name
+    from assimilator_stack.backends.redis.plans import ModelPlans
+    return ModelPlans(Item).index.name
 
 
 @pytest.fixture

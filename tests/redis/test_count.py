@@ -113,7 +113,7 @@ def with_dead_keys(client: redis.Redis) -> tuple[RedisRepository[Thing], list[Th
 
 
 def raw_total(client: redis.Redis, repo: RedisRepository[Thing], query: str = "*") -> int:
-    reply = client.execute_command("FT.SEARCH", repo.core.index.name, query, "LIMIT", "0", "0",
+    reply = client.execute_command("FT.SEARCH", repo.plans.index.name, query, "LIMIT", "0", "0",
                                    "DIALECT", "2")
     return int(reply[b"total_results"] if isinstance(reply, dict) else reply[0])
 
@@ -162,7 +162,7 @@ def test_ids_with_nul_are_refused_since_searches_cannot_read_them(redis_client: 
     # a foreign key is counted then. The library never writes one (below).
     assert repo.count() == 2
     assert raw_total(redis_client, repo) == 2  # matched and counted by RediSearch...
-    reply = redis_client.execute_command("FT.SEARCH", repo.core.index.name, "*", "DIALECT", "2")
+    reply = redis_client.execute_command("FT.SEARCH", repo.plans.index.name, "*", "DIALECT", "2")
     results = reply[b"results"] if isinstance(reply, dict) else [
         {b"id": k, b"extra_attributes": v} for k, v in zip(reply[1::2], reply[2::2])]
     unread = {r[b"id"]: r[b"extra_attributes"] is None for r in results}

@@ -43,7 +43,7 @@ def test_explain_gives_the_aggregate_that_runs(redis_client: redis.Redis,
                                                repo: RedisRepository[Thing]) -> None:
     specs = (filter_(age__in=[1, 2]), order("name", "-rank"), paginate(limit=5, offset=2))
     command = repo.explain(*specs)
-    assert command[0] == "FT.AGGREGATE" and command[1] == repo.core.index.name
+    assert command[0] == "FT.AGGREGATE" and command[1] == repo.plans.index.name
     assert all(isinstance(arg, str) for arg in command)
     assert command[command.index("DIALECT") + 1] == "2"
     assert command[command.index("TIMEOUT") + 1] == "0"
@@ -52,7 +52,7 @@ def test_explain_gives_the_aggregate_that_runs(redis_client: redis.Redis,
     assert command[-3:] == ["LIMIT", "2", "5"]
     assert "PARAMS" in command  # values travel as parameters
     ran = keys_of(redis_client.execute_command(*command))
-    assert ran == [repo.core.key(e.id) for e in repo.filter(*specs)]
+    assert ran == [repo.plans.key(e.id) for e in repo.filter(*specs)]
 
 
 def test_explain_of_the_other_shapes(redis_client: redis.Redis,
@@ -61,7 +61,7 @@ def test_explain_of_the_other_shapes(redis_client: redis.Redis,
     command = repo.explain(filter_(age=1))
     assert command[0] == "FT.AGGREGATE" and "WITHCURSOR" in command
     reply = redis_client.execute_command(*command)
-    assert sorted(keys_of(reply[0])) == sorted(repo.core.key(e.id)
+    assert sorted(keys_of(reply[0])) == sorted(repo.plans.key(e.id)
                                                for e in repo.filter(filter_(age=1)))
     # a lookup by id reads the keys
     assert repo.explain(filter_(id__in=["e01", "e02"])) == \

@@ -149,7 +149,7 @@ def test_index_status_shows_it(api: str, client: redis.Redis,
     status = repo.index_status()
     assert isinstance(status, IndexStatus)
     assert (status.num_docs, status.indexing_failures, status.unindexed) == (4, 0, ())
-    assert status.name == repo.core.index.name and not status.indexing
+    assert status.name == repo.plans.index.name and not status.indexing
     other_program_writes(client, BAD, {"id": "bad", "blurb": False})
     status = repo.index_status()
     assert (status.num_docs, status.indexing_failures, status.last_failure_key) == (4, 1, BAD)
@@ -222,7 +222,7 @@ def test_diagnosis_agrees_with_the_server(field: str, value: Any,
     client = redis_client_factory()
     repo = RedisRepository(client, Gadget, unindexed="warn")
     repo.index_status()  # the index exists
-    name = repo.core.index.name
+    name = repo.plans.index.name
 
     def failures() -> int:
         info = client.ft(name).info()

@@ -38,7 +38,7 @@ def test_a_query_creates_the_index(redis_client: redis.Redis) -> None:
     assert indexes(redis_client) == []
     repo = RedisRepository(redis_client, Thing)
     assert repo.count() == 0
-    assert indexes(redis_client) == [repo.core.index.name]
+    assert indexes(redis_client) == [repo.plans.index.name]
 
 
 def test_a_write_creates_the_index_so_entities_are_indexed_in_write_order(
@@ -47,7 +47,7 @@ def test_a_write_creates_the_index_so_entities_are_indexed_in_write_order(
     repo = RedisRepository(client, Thing)
     for i in range(5):
         repo.save(Thing(id=f"w{4 - i}"))
-    assert indexes(client) == [repo.core.index.name]
+    assert indexes(client) == [repo.plans.index.name]
     assert [c[0] for c in recorder.commands].count("FT.CREATE") == 1  # once per pool
     assert [e.id for e in repo.filter()] == ["w4", "w3", "w2", "w1", "w0"]
     client.close()
@@ -57,7 +57,7 @@ def test_a_dropped_index_is_made_again(redis_client: redis.Redis) -> None:
     repo = RedisRepository(redis_client, Thing)
     repo.save(Thing(id="x", age=3))
     assert repo.count(filter_(age=3)) == 1
-    redis_client.execute_command("FT.DROPINDEX", repo.core.index.name)
+    redis_client.execute_command("FT.DROPINDEX", repo.plans.index.name)
     assert repo.count(filter_(age=3)) == 1  # recreated; the existing key scanned again
     assert [e.id for e in repo.filter(order("age"))] == ["x"]
 
@@ -120,20 +120,20 @@ def test_a_query_waits_for_the_scan_of_existing_keys_bounded(redis_client: redis
     n = 60_000
     hasty = RedisRepository(redis_client, Thing, index_timeout=0.001)
     # the documents exactly as the repository writes them (one template per age)
-    templates = [hasty.core.codec.dump(Thing(id="k@", age=age)) for age in range(10)]
+    templates = [hasty.plans.codec.dump(Thing(id="k@", age=age)) for age in range(10)]
     pipe = redis_client.pipeline(transaction=False)
     for i in range(n):
         key_id = f"k{i:05d}"
-        pipe.execute_command("JSON.SET", hasty.core.key(key_id), "$",
+        pipe.execute_command("JSON.SET", hasty.plans.key(key_id), "$",
                              templates[i % 10].replace("k@", key_id))
         if i % 10_000 == 9_999:
             pipe.execute()
     pipe.execute()
     third = templates[3].replace("k@", "k00003")
-    assert hasty.core.codec.load(hasty.core.key("k00003"), third) == Thing(id="k00003", age=3)
+    assert hasty.plans.codec.load(hasty.plans.key("k00003"), third) == Thing(id="k00003", age=3)
     with pytest.raises(IndexNotReadyError, match=r"still indexing existing keys.*done"):
         hasty.count()
-    name = hasty.core.index.name
+    name = hasty.plans.index.name
     scanning = info(redis_client, name)
     assert text(scanning["indexing"]) != "0"  # the error told the truth
     # what a query would have seen then: part of the data, without a word

@@ -14,7 +14,7 @@ import redis
 
 from assimilator_stack import RedisRepository, filter_
 from assimilator_stack.backends.redis import building
-from assimilator_stack.backends.redis.plans import RedisCore
+from assimilator_stack.backends.redis.plans import ModelPlans
 from assimilator_stack.backends.redis.uses import registry_key
 from assimilator_stack.exceptions import InvalidQueryError
 from assimilator_stack.settings import settings
@@ -23,8 +23,8 @@ from tests.support.helpers import text
 
 pytestmark = pytest.mark.both_apis
 
-V1 = RedisCore(ProductV1).index.name
-V2 = RedisCore(ProductV2).index.name
+V1 = ModelPlans(ProductV1).index.name
+V2 = ModelPlans(ProductV2).index.name
 ALIAS = f"{PREFIX}:idx"
 
 
@@ -48,7 +48,7 @@ def uses(client: redis.Redis) -> dict[str, float]:
 
 def test_the_loaded_documents_are_what_the_library_writes() -> None:
     entity = ProductV1(id="p7", name="product 7", category="tools", price=7.0)
-    assert RedisCore(ProductV1).codec.dump(entity) == document(7)
+    assert ModelPlans(ProductV1).codec.dump(entity) == document(7)
     assert V1 != V2  # one more indexed field: another definition, another index
 
 
@@ -134,7 +134,7 @@ def test_prune_drops_what_no_process_used_for_idle_seconds(
 def test_an_index_without_a_recorded_use_is_counted_as_used_from_the_first_prune(
         make_repo: Any, client: redis.Redis) -> None:
     load(client, 50)
-    spec = RedisCore(ProductV1).index
+    spec = ModelPlans(ProductV1).index
     client.execute_command("FT.CREATE", spec.name, *spec.create_args)  # an older release
     v2 = make_repo(ProductV2)
     v2.index.migrate()

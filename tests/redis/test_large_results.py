@@ -82,7 +82,7 @@ def ids(entities: Any) -> list[str]:
 def test_the_server_cuts_results_off_silently(client: redis.Redis, repo: RedisRepository[Row]
                                               ) -> None:
     """Why the repository never pages with LIMIT offsets alone (and what it relies on)."""
-    index = repo.core.index.name
+    index = repo.plans.index.name
     # FT.SEARCH: an offset at the limit gives an empty page, across it a short page; no error
     page = client.execute_command("FT.SEARCH", index, "*", "NOCONTENT", "LIMIT", str(LIMIT),
                                   "10", "DIALECT", "2")
@@ -176,7 +176,7 @@ def test_ordered_stream(repo: RedisRepository[Row]) -> None:
 def test_stopping_a_stream_frees_its_cursor(client: redis.Redis, repo: RedisRepository[Row]
                                             ) -> None:
     def open_cursors() -> int:
-        info = client.execute_command("FT.INFO", repo.core.index.name)
+        info = client.execute_command("FT.INFO", repo.plans.index.name)
         pairs = info if isinstance(info, dict) else dict(zip(info[0::2], info[1::2]))
         stats = pairs[b"cursor_stats"]
         stats = stats if isinstance(stats, dict) else dict(zip(stats[0::2], stats[1::2]))

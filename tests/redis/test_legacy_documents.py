@@ -22,7 +22,7 @@ from assimilator_stack import (
     only,
     order,
 )
-from assimilator_stack.backends.memory.repository import StoredDocument
+from assimilator_stack.backends.memory.store import StoredDocument
 from tests.support.helpers import RepoFactory, UowFactory
 
 pytestmark = pytest.mark.both_apis

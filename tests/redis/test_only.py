@@ -73,7 +73,7 @@ def test_only_reads_just_those_paths_exactly(redis_stack_url: str, redis_client:
     assert reads == [("JSON.GET", "t:only-reading:r1", "$.value", "$.count", "$.at", "$.id"),
                      ("JSON.GET", "t:only-reading:r2", "$.value", "$.count", "$.at", "$.id")]
     # what RETURN would have given: rounded
-    reply = client.execute_command("FT.SEARCH", repo.core.index.name, "@sensor:{a}", "RETURN",
+    reply = client.execute_command("FT.SEARCH", repo.plans.index.name, "@sensor:{a}", "RETURN",
                                    "1", "$.value", "DIALECT", "2")
     shown = reply[b"results"][0][b"extra_attributes"][b"$.value"] if isinstance(reply, dict) \
         else reply[2][1]

@@ -34,7 +34,7 @@ from assimilator_stack import (
     order,
     paginate,
 )
-from assimilator_stack.backends.redis.search import representable, string_literal
+from assimilator_stack.backends.redis.keyset import representable, string_literal
 from assimilator_stack.fields.schema import schema_of
 from assimilator_stack.query.python import ordered
 from assimilator_stack.testing import RedisStackServer
@@ -334,7 +334,7 @@ def test_filter_string_literals_read_back_exactly(tiny: redis.Redis) -> None:
     load(tiny, [Thing(id=f"l{i}", name=v) for i, v in enumerate(values)])
     repo = RedisRepository(tiny, Thing)
     repo.count()
-    index = repo.core.index.name
+    index = repo.plans.index.name
     for i, value in enumerate(values):
         assert representable(value), value
         lit = string_literal(value)

@@ -65,14 +65,14 @@ def _attributes(client: redis.Redis, index: str) -> dict[str, list[str]]:
 def test_sort_values_kept_for_numbers_short_and_declared_fields_only(client: redis.Redis) -> None:
     repo = RedisRepository(session=client, model=Gadget)
     repo.count()  # makes the index
-    attributes = _attributes(client, repo.core.index.name)
+    attributes = _attributes(client, repo.plans.index.name)
     sortable = {name for name, flags in attributes.items() if "SORTABLE" in flags}
     # numbers, dates (with their exact residual), the id (every sort's tie-break), a declared
     # one, a short string (max_length <= 64) and one that may hold no value keep their sort
     # values; a plain str does not, nor a list.
     assert sortable == {"id", "label", "code", "note", "price", "made", "made__r"}, attributes
     # no word positions: phrases are checked in Python, nothing reads them
-    reply = client.execute_command("FT.INFO", repo.core.index.name)
+    reply = client.execute_command("FT.INFO", repo.plans.index.name)
     info = reply if isinstance(reply, dict) else dict(zip(reply[0::2], reply[1::2]))
     options = info.get(b"index_options", info.get("index_options"))
     assert b"NOOFFSETS" in options or "NOOFFSETS" in options, options

@@ -21,7 +21,7 @@ import pytest
 import redis
 
 from assimilator_stack import RedisRepository, filter_
-from assimilator_stack.backends.redis.plans import RedisCore
+from assimilator_stack.backends.redis.plans import ModelPlans
 from assimilator_stack.settings import settings
 from tests.support.deploy_models import ProductV1, ProductV2, load
 from tests.support.helpers import text
@@ -83,7 +83,7 @@ def test_a_rolling_deploy(redis_stack_url: str, redis_client: redis.Redis,
     started = time.monotonic()
     load(client, COUNT)
     no_index = settled_memory(client)
-    v1_index, v2_index = RedisCore(ProductV1).index.name, RedisCore(ProductV2).index.name
+    v1_index, v2_index = ModelPlans(ProductV1).index.name, ModelPlans(ProductV2).index.name
 
     env = {**os.environ, "ASSIMILATOR_STACK_INDEX_USE_INTERVAL": str(USE_INTERVAL)}
     v1 = subprocess.Popen([sys.executable, "-c", V1_PROCESS, redis_stack_url], cwd=ROOT,

@@ -325,7 +325,7 @@ def test_every_client_flavour_gets_exact_scores(make_repo: RepoFactory,
     repo.save(Product(id="g", description="apple " * 7 + "fig " * 3 + "date"))
     expected = repo.hits(search("apple"))  # the default client's
     assert [h.entity.id for h in expected][:3] == ["c", "a", "f"]
-    raw = any_client.execute_command("FT.SEARCH", repo.core.index.name,
+    raw = any_client.execute_command("FT.SEARCH", repo.plans.index.name,
                                      repo.explain(search("apple"))[2], "WITHSCORES",
                                      "NOCONTENT", "DIALECT", "2")
     if isinstance(raw, dict):

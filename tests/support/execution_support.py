@@ -13,7 +13,7 @@ import redis
 from pydantic import BaseModel
 
 from assimilator_stack import RedisRepository
-from assimilator_stack.backends.redis.plans import RedisCore
+from assimilator_stack.backends.redis.plans import ModelPlans
 from assimilator_stack.testing import RedisStackServer, ServerNotAvailableError
 
 
@@ -37,15 +37,15 @@ def private_server(*extra_args: str) -> Iterator[RedisStackServer]:
 def load(client: redis.Redis, entities: Iterable[BaseModel], chunk: int = 5000) -> int:
     """Store entities exactly as RedisRepository would (its codec), pipelined, without a
     transaction: the fast way to build big data sets."""
-    core_of: dict[type[BaseModel], RedisCore[Any]] = {}
+    plans_of: dict[type[BaseModel], ModelPlans[Any]] = {}
     pipe = client.pipeline(transaction=False)
     count = 0
     for entity in entities:
         model = type(entity)
-        core = core_of.get(model)
-        if core is None:
-            core = core_of[model] = RedisRepository(client, model).core
-        pipe.execute_command("JSON.SET", core.key_of_entity(entity), "$", core.codec.dump(entity))
+        plans = plans_of.get(model)
+        if plans is None:
+            plans = plans_of[model] = RedisRepository(client, model).plans
+        pipe.execute_command("JSON.SET", plans.key_of_entity(entity), "$", plans.codec.dump(entity))
         count += 1
         if count % chunk == 0:
             pipe.execute()

@@ -11,6 +11,7 @@ import redis
 from pydantic import BaseModel
 
 from assimilator_stack import InternalRepository, RedisRepository
+from assimilator_stack.backends.redis.facts import ServerFacts
 from assimilator_stack.backends.redis.index import ensure_index
 from assimilator_stack.backends.redis.sync_driver import SyncSession
 from assimilator_stack.core.specs import Query, collect
@@ -20,17 +21,17 @@ from tests.support.helpers import text
 
 def compiled(repo: RedisRepository[Any], *specs: Any, redis_wildcards: bool = False
              ) -> CompiledFilter:
-    return compile_filter(repo.core.schema, collect(specs).filter,
+    return compile_filter(repo.plans.schema, collect(specs).filter,
                           redis_wildcards=redis_wildcards)
 
 
 def search_keys(client: redis.Redis, repo: RedisRepository[Any], query: CompiledFilter
                 ) -> list[str]:
     """Keys FT.SEARCH returns for a compiled filter (the index is made first)."""
-    ready = _ready.setdefault(client, set())
-    SyncSession(client).run(ensure_index(repo.core.index, ready, 10.0))
+    ready = _ready.setdefault(client, ServerFacts())
+    SyncSession(client).run(ensure_index(repo.plans.index, ready, 10.0))
     reply = client.execute_command(
-        "FT.SEARCH", repo.core.index.name, query.query, *query.params_args(),
+        "FT.SEARCH", repo.plans.index.name, query.query, *query.params_args(),
         "NOCONTENT", "LIMIT", "0", "10000", "DIALECT", "2",
     )
     if isinstance(reply, dict):  # RESP3
@@ -39,7 +40,7 @@ def search_keys(client: redis.Redis, repo: RedisRepository[Any], query: Compiled
 
 
 # Indexes known to exist, per client (each test gets a new client after FLUSHALL).
-_ready: weakref.WeakKeyDictionary[redis.Redis, set[str]] = weakref.WeakKeyDictionary()
+_ready: weakref.WeakKeyDictionary[redis.Redis, ServerFacts] = weakref.WeakKeyDictionary()
 
 
 def redis_ids(client: redis.Redis, repo: RedisRepository[Any], *specs: Any,
@@ -47,18 +48,18 @@ def redis_ids(client: redis.Redis, repo: RedisRepository[Any], *specs: Any,
     """Ids of the matches as Redis decides them: the compiled query, then the residual check
     in Python on the candidates when the query is not exact."""
     query = collect(specs)
-    if repo.core.id_keys(query) is not None:  # the direct key path
+    if repo.plans.id_keys(query) is not None:  # the direct key path
         return {e.id for e in repo.filter(*specs)}
-    compiled_filter = compile_filter(repo.core.schema, query.filter,
+    compiled_filter = compile_filter(repo.plans.schema, query.filter,
                                      redis_wildcards=redis_wildcards)
     keys = search_keys(client, repo, compiled_filter)
     if compiled_filter.exact:
-        id_type = int if repo.core.schema.id_field.numeric else str
-        return {id_type(key[len(repo.core.index.key_prefix):]) for key in keys}
+        id_type = int if repo.plans.schema.id_field.numeric else str
+        return {id_type(key[len(repo.plans.index.key_prefix):]) for key in keys}
     ids: set[Any] = set()
     for key in keys:
         raw = client.execute_command("JSON.GET", key)
-        entity = repo.core.codec.load(key, raw)
+        entity = repo.plans.codec.load(key, raw)
         if compiled_filter.residual(entity):
             ids.add(entity.id)
     return ids

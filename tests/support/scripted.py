@@ -1,6 +1,6 @@
 """Plans driven by scripted replies, without a server (httpcore's MockStream is the model).
 
-A plan (assimilator_stack/redis_/protocol.py) is a generator of requests. :class:`Script`
+A plan (assimilator_stack/backends/redis/protocol.py) is a generator of requests. :class:`Script`
 plays the driver: it checks each request against the next step of a script written by hand,
 sends that step's reply back (or throws its exception in, as the drivers throw mapped errors),
 and records every request. The replies are what the server sends, in the shapes redis-py gives

@@ -87,7 +87,7 @@ class SyncFacade:
         if isinstance(value, IndexControl):  # repo.index: its methods awaited too
             return SyncFacade(value, self._bridge)
         if not inspect.ismethod(value):
-            return value  # specs, model, session, core, ...
+            return value  # specs, model, session, plans, ...
 
         def call(*args: Any, **kwargs: Any) -> Any:
             return self._sync(value(*args, **kwargs))

@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 
+from assimilator_stack.backends.redis.facts import ServerFacts
 from assimilator_stack.backends.redis.lifecycle import Lifecycle
 from assimilator_stack.backends.redis.observe import key_count, shape
-from assimilator_stack.backends.redis.plans import RedisCore
+from assimilator_stack.backends.redis.plans import ModelPlans
 from assimilator_stack.backends.redis.protocol import Batch, Pause, Request
-from assimilator_stack.backends.redis.ready import PoolFacts
 from assimilator_stack.backends.redis.uses import registry_key
 from assimilator_stack.exceptions import InvalidQueryError, RedisCommandError
 from tests.support.deploy_models import PREFIX, ProductV1, ProductV2
 from tests.support.scripted import SHAPES, Script, Shape, Step
 
-V1 = RedisCore(ProductV1).index.name
-V2 = RedisCore(ProductV2).index.name
+V1 = ModelPlans(ProductV1).index.name
+V2 = ModelPlans(ProductV2).index.name
 ALIAS = f"{PREFIX}:idx"
 REGISTRY = registry_key(f"{PREFIX}:")
 
@@ -66,8 +66,8 @@ def batch_of_info(*names: str) -> Any:
 
 
 def life() -> Lifecycle:
-    core = RedisCore(ProductV2)
-    return Lifecycle(core.index, core.health)
+    plans = ModelPlans(ProductV2)
+    return Lifecycle(plans.index, plans.health)
 
 
 def no_alias() -> RedisCommandError:
@@ -76,7 +76,7 @@ def no_alias() -> RedisCommandError:
 
 def test_migrate_creates_waits_reports_and_aliases(shape_: Shape) -> None:
     plans = life()
-    ready = PoolFacts()
+    facts = ServerFacts()
     reports: list[tuple[int, int]] = []
     script = Script(
         (("FT._LIST",), listed(shape_, V1, "someone-else")),
@@ -92,11 +92,11 @@ def test_migrate_creates_waits_reports_and_aliases(shape_: Shape) -> None:
         Step(batch_of_info(V1, V2), [info(shape_, V1, 100), info(shape_, V2, 100)]),
         (("FT.INFO", ALIAS), info(shape_, V2, 100)),
         (("HGETALL", REGISTRY), registry(shape_, **{V2: time.time()})))
-    state = script.run(plans.migrate(ready, lambda done, total: reports.append((done, total))))
+    state = script.run(plans.migrate(facts, lambda done, total: reports.append((done, total))))
     script.done()
     # 30 of about 120 (30 / 0.25) while building: the older index's 100 is a lower bound
     assert reports == [(30, 120), (100, 100)]
-    assert V2 in ready
+    assert V2 in facts.index_ready
     assert (state.name, state.exists, state.aliased, state.num_docs) == (V2, True, True, 100)
     assert state.memory_bytes == int(1.5 * 1024 * 1024)
     [old] = state.stale

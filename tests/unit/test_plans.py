@@ -1,6 +1,7 @@
-"""The Redis plans (redis_/core.py, scan.py, watching.py) driven by replies written by hand, in
-every shape a client may get them (RESP2 / RESP3, bytes / str): which requests each operation
-makes, in which order, and what it makes of the replies. No server (tests/support/scripted.py).
+"""The Redis plans (backends/redis/: reads, writes, bulk, scan.py, watching.py) driven by
+replies written by hand, in every shape a client may get them (RESP2 / RESP3, bytes / str):
+which requests each operation makes, in which order, and what it makes of the replies. No
+server (tests/support/scripted.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from assimilator_stack import (
     filter_,
     order,
 )
-from assimilator_stack.backends.redis.plans import RedisCore
+from assimilator_stack.backends.redis.commands import write_commands
+from assimilator_stack.backends.redis.facts import ServerFacts
+from assimilator_stack.backends.redis.plans import ModelPlans
 from assimilator_stack.backends.redis.protocol import (
     Batch,
     Call,
@@ -30,7 +33,6 @@ from assimilator_stack.backends.redis.protocol import (
     Watch,
     WatchFailed,
 )
-from assimilator_stack.backends.redis.ready import PoolFacts
 from assimilator_stack.backends.redis.uses import registry_key
 from assimilator_stack.exceptions import RedisCommandError
 from tests.support.scripted import SHAPES, Script, Shape, Step
@@ -63,20 +65,20 @@ def shape(request: pytest.FixtureRequest) -> Shape:
 
 
 @pytest.fixture
-def core() -> RedisCore[Part]:
+def plans() -> ModelPlans[Part]:
     # The index health check asks FT.INFO again only after an hour: a slow machine cannot
     # slip an extra request into a script.
-    return RedisCore(Part, index_check_interval=3600)
+    return ModelPlans(Part, index_check_interval=3600)
 
 
-def ready_index(core: RedisCore[Part], shape: Shape) -> list[Step]:
+def ready_index(plans: ModelPlans[Part], shape: Shape) -> list[Step]:
     """The first query of a pool: FT.INFO (the index exists and has scanned), the record of
     this process's use of the index (uses.py), then FT.INFO of the health check (no indexing
     failures)."""
-    info = shape.ft_info(core.index.name, max_doc_id=4)
-    return [Step(("FT.INFO", core.index.name), info),
-            Step(("HSET", registry_key(core.index.key_prefix), core.index.name, ...), 1),
-            Step(("FT.INFO", core.index.name), info)]
+    info = shape.ft_info(plans.index.name, max_doc_id=4)
+    return [Step(("FT.INFO", plans.index.name), info),
+            Step(("HSET", registry_key(plans.index.key_prefix), plans.index.name, ...), 1),
+            Step(("FT.INFO", plans.index.name), info)]
 
 
 def max_rows(shape: Shape, value: str = "10000") -> Step:
@@ -99,87 +101,87 @@ def ids(entities: list[Part]) -> list[str]:
 
 # -- reads by id ----------------------------------------------------------------------------------
 
-def test_get_by_id_is_one_json_get(core: RedisCore[Part], shape: Shape) -> None:
+def test_get_by_id_is_one_json_get(plans: ModelPlans[Part], shape: Shape) -> None:
     script = Script((("JSON.GET", KEY(1)), shape.s(doc(1))))
-    found = script.run(core.get([filter_(id="1")], PoolFacts(), watch=False))
+    found = script.run(plans.get([filter_(id="1")], ServerFacts(), watch=False))
     script.done()
     assert found == Part(id="1", name="a", qty=1)
     assert script.requests == [Call(("JSON.GET", KEY(1)))]  # no index, no search
 
 
-def test_get_by_id_of_a_missing_key_is_not_found(core: RedisCore[Part], shape: Shape) -> None:
+def test_get_by_id_of_a_missing_key_is_not_found(plans: ModelPlans[Part], shape: Shape) -> None:
     script = Script((("JSON.GET", KEY(9)), None))
     with pytest.raises(NotFoundError):
-        script.run(core.get([filter_(id="9")], PoolFacts(), watch=False))
+        script.run(plans.get([filter_(id="9")], ServerFacts(), watch=False))
     script.done()
 
 
-def test_get_by_id_in_a_unit_of_work_watches_the_key_first(core: RedisCore[Part],
+def test_get_by_id_in_a_unit_of_work_watches_the_key_first(plans: ModelPlans[Part],
                                                            shape: Shape) -> None:
     script = Script((Watch((KEY(1),)), b"OK"), (("JSON.GET", KEY(1)), shape.s(doc(1))))
-    assert script.run(core.get([filter_(id="1")], PoolFacts(), watch=True)).id == "1"
+    assert script.run(plans.get([filter_(id="1")], ServerFacts(), watch=True)).id == "1"
     script.done()
 
 
 # -- a cursor read over several pages -------------------------------------------------------------
 
-def guarded_open(core: RedisCore[Part], shape: Shape, max_doc_id: int, cursor: int,
+def guarded_open(plans: ModelPlans[Part], shape: Shape, max_doc_id: int, cursor: int,
                  *rows: dict[str, str]) -> Step:
     """stream(): FT.INFO and the FT.AGGREGATE opening the cursor, in one round trip."""
     def check(request: Request) -> bool:
-        return (isinstance(request, Batch) and request.commands[0] == ("FT.INFO", core.index.name)
+        return (isinstance(request, Batch) and request.commands[0] == ("FT.INFO", plans.index.name)
                 and aggregate("WITHCURSOR")(Call(request.commands[1])))
-    return Step(check, [shape.ft_info(core.index.name, max_doc_id=max_doc_id),
+    return Step(check, [shape.ft_info(plans.index.name, max_doc_id=max_doc_id),
                         shape.cursor(rows, cursor)])
 
 
-def test_a_stream_stopped_early_reads_the_cursor_then_deletes_it(core: RedisCore[Part],
+def test_a_stream_stopped_early_reads_the_cursor_then_deletes_it(plans: ModelPlans[Part],
                                                                  shape: Shape) -> None:
-    index, ready = core.index.name, PoolFacts()
-    read = core.read([], page=2, stream=True)
-    script = Script(max_rows(shape), *ready_index(core, shape),
-                    guarded_open(core, shape, 4, 77, row(1, True), row(2, True)))
-    assert ids(script.run(core.read_page(read, ready, watch=False))) == ["1", "2"]
+    index, facts = plans.index.name, ServerFacts()
+    read = plans.read([], page=2, stream=True)
+    script = Script(max_rows(shape), *ready_index(plans, shape),
+                    guarded_open(plans, shape, 4, 77, row(1, True), row(2, True)))
+    assert ids(script.run(plans.read_page(read, facts, watch=False))) == ["1", "2"]
     script.add((("FT.CURSOR", "READ", index, "77", "COUNT", "2"),
                 shape.cursor([row(3, True), row(4, True)], 77)))
-    assert ids(script.run(core.read_page(read, ready, watch=False))) == ["3", "4"]
+    assert ids(script.run(plans.read_page(read, facts, watch=False))) == ["3", "4"]
     # the caller stops here: the cursor the server still holds is deleted
     script.add((("FT.CURSOR", "DEL", index, "77"), shape.s("OK")))
-    script.run(core.close_read(read))
+    script.run(plans.close_read(read))
     script.done()
     assert read.done
 
 
-def read_all(script: Script, core: RedisCore[Part], read: Any, ready: PoolFacts) -> list[str]:
+def read_all(script: Script, plans: ModelPlans[Part], read: Any, facts: ServerFacts) -> list[str]:
     out: list[str] = []
     while not read.done:
-        out += ids(script.run(core.read_page(read, ready, watch=False)))
+        out += ids(script.run(plans.read_page(read, facts, watch=False)))
     return out
 
 
-def test_a_cursor_read_that_saw_nothing_reindexed_is_complete(core: RedisCore[Part],
+def test_a_cursor_read_that_saw_nothing_reindexed_is_complete(plans: ModelPlans[Part],
                                                               shape: Shape) -> None:
-    index, ready = core.index.name, PoolFacts()
-    read = core.read([], page=2, stream=True)
-    script = Script(max_rows(shape), *ready_index(core, shape),
-                    guarded_open(core, shape, 4, 77, row(1, True), row(2, True)),
+    index, facts = plans.index.name, ServerFacts()
+    read = plans.read([], page=2, stream=True)
+    script = Script(max_rows(shape), *ready_index(plans, shape),
+                    guarded_open(plans, shape, 4, 77, row(1, True), row(2, True)),
                     (("FT.CURSOR", "READ", index, "77", "COUNT", "2"),
                      shape.cursor([row(3, True)], 0)),
                     # after the last page: max_doc_id as when the cursor opened
                     (("FT.INFO", index), shape.ft_info(index, max_doc_id=4)))
-    assert read_all(script, core, read, ready) == ["1", "2", "3"]
+    assert read_all(script, plans, read, facts) == ["1", "2", "3"]
     script.done()
 
 
-def test_a_cursor_read_whose_index_moved_runs_the_keyset_repair(core: RedisCore[Part],
+def test_a_cursor_read_whose_index_moved_runs_the_keyset_repair(plans: ModelPlans[Part],
                                                                 shape: Shape) -> None:
     """Entity 4 was rewritten while the cursor was open (max_doc_id 4 -> 6) and the cursor
     passed it by: a keyset scan in id order finds it; nothing is returned twice."""
-    index, ready = core.index.name, PoolFacts()
-    read = core.read([], page=2, stream=True)
+    index, facts = plans.index.name, ServerFacts()
+    read = plans.read([], page=2, stream=True)
     every = [{**row(i), "id": str(i)} for i in (1, 2, 3, 4)]  # keys and the sort attribute
-    script = Script(max_rows(shape), *ready_index(core, shape),
-                    guarded_open(core, shape, 4, 77, row(1, True), row(2, True)),
+    script = Script(max_rows(shape), *ready_index(plans, shape),
+                    guarded_open(plans, shape, 4, 77, row(1, True), row(2, True)),
                     (("FT.CURSOR", "READ", index, "77", "COUNT", "2"),
                      shape.cursor([row(3, True)], 0)),
                     (("FT.INFO", index), shape.ft_info(index, max_doc_id=6)),
@@ -188,33 +190,33 @@ def test_a_cursor_read_whose_index_moved_runs_the_keyset_repair(core: RedisCore[
                     Step(aggregate("SORTBY", absent=("WITHCURSOR",)), shape.rows(every)),
                     Step(aggregate("SORTBY", absent=("WITHCURSOR",)), shape.rows(every)),
                     (("JSON.MGET", KEY(4), "."), [shape.s(doc(4))]))
-    assert read_all(script, core, read, ready) == ["1", "2", "3", "4"]
+    assert read_all(script, plans, read, facts) == ["1", "2", "3", "4"]
     script.done()
 
 
-def test_a_cursor_read_without_ft_info_permission_repairs(core: RedisCore[Part],
+def test_a_cursor_read_without_ft_info_permission_repairs(plans: ModelPlans[Part],
                                                           shape: Shape) -> None:
     """FT.INFO refused after the pages: unknown is not unchanged, so the repair runs."""
-    index, ready = core.index.name, PoolFacts()
-    read = core.read([], page=2, stream=True)
+    index, facts = plans.index.name, ServerFacts()
+    read = plans.read([], page=2, stream=True)
     every = [{**row(i), "id": str(i)} for i in (1, 2, 3)]
-    script = Script(max_rows(shape), *ready_index(core, shape),
-                    guarded_open(core, shape, 4, 77, row(1, True), row(2, True)),
+    script = Script(max_rows(shape), *ready_index(plans, shape),
+                    guarded_open(plans, shape, 4, 77, row(1, True), row(2, True)),
                     (("FT.CURSOR", "READ", index, "77", "COUNT", "2"),
                      shape.cursor([row(3, True)], 0)),
                     (("FT.INFO", index), RedisCommandError("NOPERM this user has no "
                                                            "permissions to run 'ft.info'")),
                     Step(aggregate("SORTBY"), shape.rows(every)),
                     Step(aggregate("SORTBY"), shape.rows(every)))
-    assert read_all(script, core, read, ready) == ["1", "2", "3"]
+    assert read_all(script, plans, read, facts) == ["1", "2", "3"]
     script.done()
 
 
-def test_a_sorted_read_past_the_row_limit_pages_after_its_anchor(core: RedisCore[Part],
+def test_a_sorted_read_past_the_row_limit_pages_after_its_anchor(plans: ModelPlans[Part],
                                                                    shape: Shape) -> None:
     """MAXAGGREGATERESULTS 2: the second page is not LIMIT 2 2 (the server would refuse the
     offset) but the rows after the last one read, by its exact sort values from the document
-    (keyset paging, search.py)."""
+    (keyset paging: scan.py, keyset.py)."""
     sorted_rows = [{**row(i, True), "qty": str(i), "id": str(i)} for i in (1, 2, 3)]
 
     def page_after(request: Request) -> bool:
@@ -224,7 +226,7 @@ def test_a_sorted_read_past_the_row_limit_pages_after_its_anchor(core: RedisCore
         keyset = request.args[request.args.index("FILTER") + 1]  # rows after the anchor
         return "@qty" in keyset and "@id" in keyset and request.args[-3:] == ("LIMIT", "0", "2")
 
-    script = Script(max_rows(shape, "2"), *ready_index(core, shape),
+    script = Script(max_rows(shape, "2"), *ready_index(plans, shape),
                     Step(aggregate("SORTBY", "LIMIT"), shape.rows(sorted_rows[:2])),
                     # the anchor: the last row's exact sort values (RedisJSON answers several
                     # paths with an object keyed by path)
@@ -235,71 +237,106 @@ def test_a_sorted_read_past_the_row_limit_pages_after_its_anchor(core: RedisCore
                     # the document read by key
                     Step(page_after, shape.rows([{"__key": KEY(3), "qty": "3", "id": "3"}])),
                     (("JSON.MGET", KEY(3), "."), [shape.s(doc(3))]))
-    found = script.run(core.filter([order("qty")], PoolFacts(), watch=False))
+    found = script.run(plans.filter([order("qty")], ServerFacts(), watch=False))
     script.done()
     assert ids(found) == ["1", "2", "3"]
 
 
 # -- reads inside a unit of work ------------------------------------------------------------------
 
-def test_a_unit_of_work_read_searches_watches_and_searches_again(core: RedisCore[Part],
+def test_a_unit_of_work_read_searches_watches_and_searches_again(plans: ModelPlans[Part],
                                                                  shape: Shape) -> None:
-    script = Script(max_rows(shape), *ready_index(core, shape),
+    script = Script(max_rows(shape), *ready_index(plans, shape),
                     Step(aggregate("WITHCURSOR", absent=("$",)),
                          shape.cursor([row(1), row(2)], 0)),
                     (Watch((KEY(1), KEY(2))), shape.s("OK")),
                     # the second search reads the documents: its rows are the answer
                     Step(aggregate("WITHCURSOR", "$"),
                          shape.cursor([row(1, True), row(2, True)], 0)))
-    found = script.run(core.filter([filter_(name="a")], PoolFacts(), watch=True))
+    found = script.run(plans.filter([filter_(name="a")], ServerFacts(), watch=True))
     script.done()
     assert ids(found) == ["1", "2"]
 
 
 def test_a_unit_of_work_read_leaves_out_what_began_to_match_after_its_first_search(
-        core: RedisCore[Part], shape: Shape) -> None:
+        plans: ModelPlans[Part], shape: Shape) -> None:
     """Entity 3 appears only in the second search, which ran after the WATCH of 1 and 2: it
     was not watched before it was selected, so it is not returned (a phantom)."""
-    script = Script(max_rows(shape), *ready_index(core, shape),
+    script = Script(max_rows(shape), *ready_index(plans, shape),
                     Step(aggregate("WITHCURSOR"), shape.cursor([row(1), row(2)], 0)),
                     (Watch((KEY(1), KEY(2))), shape.s("OK")),
                     Step(aggregate("WITHCURSOR"),
                          shape.cursor([row(1, True), row(2, True), row(3, True)], 0)))
-    found = script.run(core.filter([filter_(name="a")], PoolFacts(), watch=True))
+    found = script.run(plans.filter([filter_(name="a")], ServerFacts(), watch=True))
     script.done()
     assert ids(found) == ["1", "2"]
 
 
 # -- commits --------------------------------------------------------------------------------------
 
-def save_op(core: RedisCore[Part], **options: Any) -> Any:
-    entity, found = core.build(Part(id="1", name="a", qty=1), dict(options))
-    return core.save_op(entity, found)
+def save_op(plans: ModelPlans[Part], **options: Any) -> Any:
+    entity, found = plans.build(Part(id="1", name="a", qty=1), dict(options))
+    return plans.save_op(entity, found)
 
 
-def test_a_commit_whose_exec_is_aborted_raises_concurrency_error(core: RedisCore[Part]) -> None:
-    op = save_op(core)
+def test_a_commit_whose_exec_is_aborted_raises_concurrency_error(plans: ModelPlans[Part]) -> None:
+    op = save_op(plans)
     # a save clears the key's old TTL (as SET does) in the same EXEC
-    sent = Exec((*op.commands, ("PERSIST", op.key)))
+    sent = Exec((*write_commands(op), ("PERSIST", op.key)))
     script = Script((sent, WatchFailed("a watched key changed")))
     with pytest.raises(ConcurrencyError):
-        script.run(core.commit([op], reads_watched=True))
+        script.run(plans.commit([op], reads_watched=True))
     script.done()
     assert script.requests == [sent]  # not retried: the reads may be stale
 
 
 def test_only_create_retries_a_lost_race_and_then_reports_the_key_exists(
-        core: RedisCore[Part], shape: Shape) -> None:
+        plans: ModelPlans[Part], shape: Shape) -> None:
     """The EXISTS check said no, another client created the key before EXEC (the WATCH
     broke): the commit checks again, and this time the key exists."""
-    op = save_op(core, only_create=True)
+    op = save_op(plans, only_create=True)
     exists = Batch((("EXISTS", KEY(1)),))
     script = Script((Watch((KEY(1),)), shape.s("OK")), (exists, [0]),
-                    (Exec(op.commands), WatchFailed("a watched key changed")),
+                    (Exec(write_commands(op)), WatchFailed("a watched key changed")),
                     (Watch((KEY(1),)), shape.s("OK")), (exists, [1]))
     with pytest.raises(AlreadyExistsError):
-        script.run(core.commit([op], reads_watched=False))
+        script.run(plans.commit([op], reads_watched=False))
     script.done()
+
+
+def saves(plans: ModelPlans[Part], n: int) -> list[Any]:
+    return [plans.save_op(*plans.build(Part(id=str(i), name="a", qty=i))) for i in range(n)]
+
+
+def test_a_refused_persist_script_is_a_server_fact_then_keys_are_persisted_one_by_one(
+        plans: ModelPlans[Part], shape: Shape) -> None:
+    """Many saves clear their keys' old TTLs with one EVAL at the end of the MULTI; when the
+    server refuses EVAL (an ACL), the commit is sent again with a PERSIST after each save, and
+    the pool's ServerFacts remember it: the next commit sends no EVAL."""
+    ops = saves(plans, 40)
+    keys = tuple(op.key for op in ops)
+    one_by_one = Exec(tuple(args for op in ops
+                            for args in (*write_commands(op), ("PERSIST", op.key))))
+    facts = ServerFacts(index_created={plans.index.name})  # no FT.CREATE to script
+
+    def with_script(request: Request) -> bool:
+        return isinstance(request, Exec) and request.commands[-1][0] == "EVAL" \
+            and request.commands[-1][2:] == (len(keys), *keys) \
+            and request.commands[:-1] == tuple(a for op in ops for a in write_commands(op))
+
+    def ok(request: Request) -> list[Any]:
+        assert isinstance(request, Exec)
+        return [shape.s("OK")] * len(request.commands)
+
+    script = Script(Step(with_script, RedisCommandError("NOPERM this user has no permissions "
+                                                        "to run the 'eval' command")),
+                    (one_by_one, ok))
+    script.run(plans.commit(ops, reads_watched=False, facts=facts))
+    script.done()
+    assert facts.scripts_refused
+    again = Script((one_by_one, ok))
+    again.run(plans.commit(ops, reads_watched=False, facts=facts))
+    again.done()
 
 
 # -- bulk writes outside a unit of work -----------------------------------------------------------
@@ -319,10 +356,10 @@ def still(shape: Shape, *keys: str) -> Step:
     return Step(check, shape.search_ids(len(keys), keys))
 
 
-def test_a_bulk_update_whose_batch_watch_breaks_is_split_in_two(core: RedisCore[Part],
+def test_a_bulk_update_whose_batch_watch_breaks_is_split_in_two(plans: ModelPlans[Part],
                                                                 shape: Shape) -> None:
     keys = tuple(KEY(i) for i in (1, 2, 3, 4))
-    script = Script(max_rows(shape), *ready_index(core, shape),
+    script = Script(max_rows(shape), *ready_index(plans, shape),
                     Step(aggregate("WITHCURSOR"), shape.cursor([row(i) for i in (1, 2, 3, 4)],
                                                                0)),
                     (Watch(keys), shape.s("OK")), still(shape, *keys),
@@ -331,8 +368,8 @@ def test_a_bulk_update_whose_batch_watch_breaks_is_split_in_two(core: RedisCore[
                     (Exec, ok_per_command(shape)),
                     (Watch(keys[2:]), shape.s("OK")), still(shape, *keys[2:]),
                     (Exec, ok_per_command(shape)))
-    done, queued = script.run(core.update_matches([filter_(name="a")], {"qty": 5},
-                                                  PoolFacts(), queue=False))
+    done, queued = script.run(plans.update_matches([filter_(name="a")], {"qty": 5},
+                                                  ServerFacts(), queue=False))
     script.done()
     assert (done, queued) == (4, [])
     execs = [r for r in script.requests if isinstance(r, Exec)]
@@ -348,16 +385,16 @@ def count_search(request: Request) -> bool:
             and request.commands[1][0] == "FT.SEARCH")
 
 
-def test_count_quick_path_is_one_round_trip(core: RedisCore[Part], shape: Shape) -> None:
+def test_count_quick_path_is_one_round_trip(plans: ModelPlans[Part], shape: Shape) -> None:
     """No key has a TTL (INFO keyspace, in the same round trip): the search's total is
     exact."""
-    script = Script(*ready_index(core, shape),
+    script = Script(*ready_index(plans, shape),
                     (count_search, [shape.keyspace(7, 0), shape.search_ids(3)]))
-    assert script.run(core.count([filter_(name="a")], PoolFacts())) == 3
+    assert script.run(plans.count([filter_(name="a")], ServerFacts())) == 3
     script.done()
 
 
-def test_count_with_keys_that_expire_counts_live_rows(core: RedisCore[Part],
+def test_count_with_keys_that_expire_counts_live_rows(plans: ModelPlans[Part],
                                                       shape: Shape) -> None:
     """Keys with a TTL exist: an expired one may still be in the index, so the count is
     an FT.AGGREGATE of live rows instead."""
@@ -365,37 +402,37 @@ def test_count_with_keys_that_expire_counts_live_rows(core: RedisCore[Part],
         alias = request.args[request.args.index("AS") + 1]  # the server names it so
         return shape.rows([{alias: "2"}])
 
-    script = Script(*ready_index(core, shape),
+    script = Script(*ready_index(plans, shape),
                     (count_search, [shape.keyspace(7, 1), shape.search_ids(3)]),
                     Step(aggregate("GROUPBY", "COUNT"), counted))
-    assert script.run(core.count([filter_(name="a")], PoolFacts())) == 2
+    assert script.run(plans.count([filter_(name="a")], ServerFacts())) == 2
     script.done()
 
 
-def test_count_by_ids_is_one_exists_batch(core: RedisCore[Part]) -> None:
+def test_count_by_ids_is_one_exists_batch(plans: ModelPlans[Part]) -> None:
     script = Script((Batch((("EXISTS", KEY(1)), ("EXISTS", KEY(2)))), [1, 0]))
-    assert script.run(core.count([filter_(id__in=["1", "2"])], PoolFacts())) == 1
+    assert script.run(plans.count([filter_(id__in=["1", "2"])], ServerFacts())) == 1
     script.done()
 
 
 # -- timeouts are never partial answers -----------------------------------------------------------
 
-def test_a_timeout_error_is_a_partial_result_error(core: RedisCore[Part], shape: Shape) -> None:
-    script = Script(max_rows(shape), *ready_index(core, shape),
+def test_a_timeout_error_is_a_partial_result_error(plans: ModelPlans[Part], shape: Shape) -> None:
+    script = Script(max_rows(shape), *ready_index(plans, shape),
                     Step(aggregate(), RedisCommandError("Timeout limit was reached")))
     with pytest.raises(PartialResultError):
-        script.run(core.filter([filter_(name="a")], PoolFacts(), watch=False))
+        script.run(plans.filter([filter_(name="a")], ServerFacts(), watch=False))
     script.done()
 
 
 @pytest.mark.parametrize("shape", [s for s in SHAPES if s.resp == 3], ids=str)
-def test_a_timeout_warning_is_a_partial_result_error(core: RedisCore[Part], shape: Shape) -> None:
+def test_a_timeout_warning_is_a_partial_result_error(plans: ModelPlans[Part], shape: Shape) -> None:
     """RESP3 shows ON_TIMEOUT RETURN's cut-short reply as a warning: it is refused."""
-    script = Script(max_rows(shape), *ready_index(core, shape),
+    script = Script(max_rows(shape), *ready_index(plans, shape),
                     Step(aggregate(), shape.cursor([row(1, True)], 0,
                                                    warnings=["Timeout limit was reached"])))
     with pytest.raises(PartialResultError):
-        script.run(core.filter([filter_(name="a")], PoolFacts(), watch=False))
+        script.run(plans.filter([filter_(name="a")], ServerFacts(), watch=False))
     script.done()
 
 
@@ -406,15 +443,15 @@ def test_a_query_timeout_needs_a_policy_that_shows_it(policy: str, resp: int,
     """With query_timeout_ms, RESP2 and the server's ON_TIMEOUT RETURN a cut-short reply
     looks complete: refused before the query is sent."""
     shape = Shape(resp, False)
-    core = RedisCore(Part, query_timeout_ms=5, index_check_interval=3600)
-    script = Script(*ready_index(core, shape),
+    plans = ModelPlans(Part, query_timeout_ms=5, index_check_interval=3600)
+    script = Script(*ready_index(plans, shape),
                     (("FT.CONFIG", "GET", "ON_TIMEOUT"), shape.config("ON_TIMEOUT", policy)))
     if refused:
         with pytest.raises(InvalidQueryError, match="ON_TIMEOUT"):
-            script.run(core.count([filter_(name="a")], PoolFacts()))
+            script.run(plans.count([filter_(name="a")], ServerFacts()))
     else:
         script.add((count_search, [shape.keyspace(1, 0), shape.search_ids(1)]))
-        assert script.run(core.count([filter_(name="a")], PoolFacts())) == 1
+        assert script.run(plans.count([filter_(name="a")], ServerFacts())) == 1
         sent = script.requests[-1]
         assert isinstance(sent, Batch)
         search = sent.commands[1]

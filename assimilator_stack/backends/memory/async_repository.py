@@ -19,7 +19,7 @@ from ...core.lazy import AsyncLazyCommand
 from ...core.metrics import Metric
 from ...core.repository import EntityLike, SpecOf
 from ...core.unit_of_work import AsyncUnitOfWork, RepositoryTransaction
-from ..redis.plans import RedisCore
+from ...documents.entities import ModelDocuments
 from .repository import InternalRepository
 
 M = TypeVar("M", bound=BaseModel)
@@ -66,16 +66,16 @@ class AsyncInternalRepository(AsyncRepository[M]):
 
     def __init__(self, session: dict[str, Any] | None = None, model: type[M] | None = None,
                  *, clock: Callable[[], float] = time.monotonic,
-                 core: RedisCore[M] | None = None,
+                 documents: ModelDocuments[M] | None = None,
                  sync: InternalRepository[M] | None = None) -> None:
         self.sync: InternalRepository[M] = sync if sync is not None else InternalRepository(
-            session, model, clock=clock, core=core)
+            session, model, clock=clock, documents=documents)
         self.sync.deferred_loading = False  # as AsyncRedisRepository: attribute access cannot await
         super().__init__(session=self.sync.session, model=self.sync.model)
 
     @property
-    def core(self) -> RedisCore[M]:
-        return self.sync.core
+    def documents(self) -> ModelDocuments[M]:
+        return self.sync.documents
 
     def for_unit_of_work(self) -> AsyncInternalRepository[M]:
         return AsyncInternalRepository(sync=self.sync.for_unit_of_work())

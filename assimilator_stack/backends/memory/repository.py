@@ -2,20 +2,16 @@
 
 For fast unit tests of code written against :class:`~assimilator_stack.Repository`: the same
 API and the same meaning as RedisRepository (docs/queries.md), checked against it by
-tests/differential/test_differential.py. The dict plays the Redis database: keys are the same
-``f"{prefix}:{id}"`` keys, values hold the entity's JSON document (so what comes back is what
-Redis would give back, and entities are always copies), its expiry and a version that plays
-WATCH. Writes are the very commands RedisRepository would send (JSON.SET NX/XX, EXPIRE,
-PEXPIRE, PERSIST, DEL), applied to the dict.
+tests/differential/test_differential.py. The dict plays the Redis database (store.py): the
+same keys, each holding the entity's JSON document (entities are always copies), its expiry
+and a version that plays WATCH; writes are the very write ops RedisRepository commits
+(documents/writes.py), applied with the meaning of their Redis commands.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel
@@ -27,6 +23,7 @@ from ...core.repository import EntityLike, Repository, SpecOf
 from ...core.specs import Query, Specification, collect, exactly_one, filter_
 from ...core.unit_of_work import NESTED_BEGIN, OUTSIDE_COMMIT, OUTSIDE_WRITE
 from ...documents.aggregation import Aggregation, Suggestion
+from ...documents.entities import ModelDocuments
 from ...documents.hits import make_hit
 from ...documents.projections import (
     complete,
@@ -38,33 +35,27 @@ from ...documents.projections import (
     revalidated,
 )
 from ...documents.updates import build_update
-from ...exceptions import (
-    AlreadyExistsError,
-    ConcurrencyError,
-    InvalidQueryError,
-    NotFoundError,
-    RedisCommandError,
-    UnitOfWorkError,
-    UpdateTargetMissingError,
+from ...documents.writes import (
+    WriteOp,
 )
-from ...fields.schema import INDEX_EXTRAS_KEY
+from ...exceptions import InvalidQueryError, NotFoundError, UnitOfWorkError
 from ...query.filters import searches
 from ...query.python import id_key, matcher, order_fields, ordered
 from ...query.ranking import hit_options, relevance
-from ..redis.plans import _MAX_ROWS_FACT, RedisCore, WriteOp
+from .store import DictStore
 
 M = TypeVar("M", bound=BaseModel)
 
-_versions = itertools.count(1)
+# explain() tells what RedisRepository would send: only the Redis backend knows that, and the
+# twin imports no backend, so the backends package hands it in (backends/__init__.py).
+Explainer = Callable[[type[BaseModel], Sequence[Any]], list[str]]
+_explainer: list[Explainer] = []
 
 
-@dataclass
-class StoredDocument:
-    """What the session dict holds for one key."""
+def explain_with(explainer: Explainer) -> None:
+    """Let InternalRepository.explain answer with ``explainer(model, specs)``."""
+    _explainer[:] = [explainer]
 
-    document: str  # the JSON document, as RedisRepository writes it
-    expires_at: float | None = None  # on the repository's clock
-    version: int = 0  # changes on every write (WATCH)
 
 
 class InternalRepository(Repository[M]):
@@ -76,13 +67,14 @@ class InternalRepository(Repository[M]):
 
     def __init__(self, session: dict[str, Any] | None = None, model: type[M] | None = None,
                  *, clock: Callable[[], float] = time.monotonic,
-                 core: RedisCore[M] | None = None) -> None:
+                 documents: ModelDocuments[M] | None = None) -> None:
         if model is None:
             raise TypeError("InternalRepository needs model=...")
         super().__init__(session={} if session is None else session, model=model)
         self.session: dict[str, Any]
-        self.core: RedisCore[M] = core or RedisCore(model)
+        self.documents: ModelDocuments[M] = documents or ModelDocuments(model)
         self.clock = clock
+        self._store = DictStore(self.session, self.documents, clock)
         self._pending: list[WriteOp] | None = None  # set while inside a unit of work
         self._watched: dict[str, int | None] = {}
         # Partial entities (only) load what they left out on first access, as with the sync
@@ -92,105 +84,11 @@ class InternalRepository(Repository[M]):
 
     def for_unit_of_work(self) -> InternalRepository[M]:
         """A repository for one unit of work: same dict and model, its own queue."""
-        view = InternalRepository(self.session, self.model, clock=self.clock, core=self.core)
+        view = InternalRepository(self.session, self.model, clock=self.clock,
+                                  documents=self.documents)
         view.deferred_loading = self.deferred_loading
         view._of_unit_of_work = True
         return view
-
-    # -- the dict as a database -------------------------------------------------------------
-
-    def _stored(self, key: str) -> StoredDocument | None:
-        value = self.session.get(key)
-        if value is None:
-            return None
-        if isinstance(value, BaseModel):  # a dict filled by hand with entities
-            entity, _ = self.core.build(value)
-            value = StoredDocument(self.core.codec.dump(entity), None, next(_versions))
-            self.session[key] = value
-        if not isinstance(value, StoredDocument):
-            raise InvalidQueryError(f"session[{key!r}] holds {type(value).__name__}, not an entity")
-        if value.expires_at is not None and value.expires_at <= self.clock():
-            del self.session[key]  # expired entities vanish
-            return None
-        return value
-
-    def _version(self, key: str) -> int | None:
-        stored = self._stored(key)
-        return None if stored is None else stored.version
-
-    def _keys(self) -> list[str]:
-        prefix = self.core.index.key_prefix
-        return [k for k in list(self.session) if isinstance(k, str) and k.startswith(prefix)]
-
-    def _load(self, key: str) -> M | None:
-        stored = self._stored(key)
-        return None if stored is None else self.core.codec.load(key, stored.document)
-
-    def _apply(self, args: tuple[Any, ...]) -> None:
-        """One write command, with Redis' meaning."""
-        name, key = str(args[0]).upper(), str(args[1])
-        stored = self._stored(key)
-        if name == "JSON.SET" and args[2] != "$":
-            self._set_path(key, stored, str(args[2]), str(args[3]))
-        elif name == "JSON.SET":
-            condition = str(args[4]).upper() if len(args) > 4 else None
-            if (condition == "NX" and stored is not None) or (
-                    condition == "XX" and stored is None):
-                return
-            expires_at = stored.expires_at if stored is not None else None  # JSON.SET keeps TTL
-            self.session.pop(key, None)  # a write re-indexes: the document moves to the end
-            self.session[key] = StoredDocument(str(args[3]), expires_at, next(_versions))
-        elif name in ("EXPIRE", "PEXPIRE"):
-            if stored is not None:
-                seconds = float(args[2]) / (1000.0 if name == "PEXPIRE" else 1.0)
-                stored.expires_at = self.clock() + seconds
-                stored.version = next(_versions)
-        elif name == "PERSIST":
-            if stored is not None and stored.expires_at is not None:
-                stored.expires_at = None
-                stored.version = next(_versions)
-        elif name == "DEL":
-            self.session.pop(key, None)
-        elif name in ("JSON.DEL", "JSON.ARRAPPEND") and str(args[2]).startswith(_EXTRAS_PATH):
-            pass  # index companions: re-derived from the document by the codec (_set_path)
-        else:  # pragma: no cover (a command RedisCore learnt and the twin did not)
-            raise NotImplementedError(f"InternalRepository cannot apply {args!r}")
-
-    def _set_path(self, key: str, stored: StoredDocument | None, path: str, value: str) -> None:
-        """``JSON.SET key $.field value`` (a bulk update): the field is replaced and the
-        document's index companions derived again, as the codec writes them."""
-        if stored is None or path.startswith(_EXTRAS_PATH):
-            return  # (Redis refuses a path on a missing key; companions come from the codec)
-        document = json.loads(stored.document)
-        document[_top_level_key(path)] = json.loads(value)
-        entity = self.core.codec.load(key, json.dumps(document))
-        self.session.pop(key, None)  # a write re-indexes: the document moves to the end
-        self.session[key] = StoredDocument(
-            self.core.codec.dump(entity), stored.expires_at, next(_versions)
-        )
-
-    def _commit_ops(self, ops: Sequence[WriteOp], watched: dict[str, int | None]) -> None:
-        """All or nothing, as RedisCore.commit: a changed read is a conflict (also when it
-        makes an only_create / only_update fail: read, then deleted by another client), then
-        the conditions."""
-        if not ops:
-            return
-        if any(self._version(key) != version for key, version in watched.items()):
-            raise ConcurrencyError(
-                "an entity read in this unit of work was changed by another client before "
-                "commit; nothing was written. Retry the unit of work "
-                "(see assimilator_stack.retry_on_conflict)"
-            )
-        for op in ops:
-            if op.condition == "nx" and self._stored(op.key) is not None:
-                raise AlreadyExistsError(op.key)
-            if op.condition == "xx" and self._stored(op.key) is None:
-                raise UpdateTargetMissingError(op.key)
-        for op in ops:
-            for args in op.commands:
-                self._apply(args)
-            if op.persist:  # a save clears the old TTL (SET's semantics)
-                self._apply(("PERSIST", op.key))
 
     def _writable(self) -> None:
         if self._pending is None and self._of_unit_of_work:
@@ -201,13 +99,13 @@ class InternalRepository(Repository[M]):
         if self._pending is not None:
             self._pending.append(op)
         else:
-            self._commit_ops([op], {})
+            self._store.commit([op], {})
 
     def _watch(self, keys: Sequence[str]) -> None:
         if self._pending is None:
             return
         for key in keys:
-            self._watched.setdefault(key, self._version(key))
+            self._watched.setdefault(key, self._store.version(key))
 
     # -- what a unit of work drives ----------------------------------------------------------
 
@@ -222,7 +120,7 @@ class InternalRepository(Repository[M]):
             raise UnitOfWorkError(OUTSIDE_COMMIT)
         ops, self._pending = self._pending, []
         watched, self._watched = self._watched, {}
-        self._commit_ops(ops, watched)
+        self._store.commit(ops, watched)
 
     def _rollback(self) -> None:
         self._pending = [] if self._pending is not None else None
@@ -236,8 +134,8 @@ class InternalRepository(Repository[M]):
 
     def _select(self, query: Query, cap: int | None = None) -> list[Any]:
         """What ``filter`` returns (at most ``cap``): checked first, then selected, ordered,
-        paged and projected as RedisCore does."""
-        keys = self.core.id_keys(query)
+        paged and projected as the Redis plans do."""
+        keys = self.documents.id_keys(query)
         limit = query.limit
         if cap is not None:
             limit = cap if limit is None else min(cap, limit)
@@ -247,12 +145,13 @@ class InternalRepository(Repository[M]):
                 projection(self.model, query.only)
             keys = keys[query.offset:end]
             self._watch(keys)
-            return [self._shape(e, query) for e in (self._load(k) for k in keys) if e is not None]
+            found = (self._store.load(k) for k in keys)
+            return [self._shape(e, query) for e in found if e is not None]
         if query.only:
             projection(self.model, query.only)  # a bad field is refused before reading
         page = self._matching(query)[query.offset:end]
         self._watch([key for key, _ in page])
-        return [self._shape(self.core.codec.load(key, self._document(key)), query)
+        return [self._shape(self.documents.codec.load(key, self._store.document(key)), query)
                 for key, _ in page]
 
     def _shape(self, entity: M, query: Query) -> Any:
@@ -265,35 +164,30 @@ class InternalRepository(Repository[M]):
 
     def _complete(self, part: Any) -> None:
         """Fill in what only() left out (the loaded values stay), as RedisRepository does."""
-        key = self.core.key_of_entity(part)
+        key = self.documents.key_of_entity(part)
         self._watch([key])
-        whole = self._load(key)
+        whole = self._store.load(key)
         if whole is None:
             raise NotFoundError(f"{key!r} does not exist")
         complete(part, whole)
 
-    def _document(self, key: str) -> str:
-        stored = self._stored(key)
-        assert stored is not None
-        return stored.document
-
     def _matching(self, query: Query) -> list[tuple[str, M]]:
         """(key, entity) of every match, in the query's order (checked first). Without
         ``order`` the order is the index's: the order entities were last written in."""
-        check = matcher(self.core.schema, query.filter)
-        order_fields(self.core.schema, query.order)
+        check = matcher(self.documents.schema, query.filter)
+        order_fields(self.documents.schema, query.order)
         found: list[tuple[str, M]] = []
-        for key in self._keys():
-            entity = self._load(key)
+        for key in self._store.model_keys():
+            entity = self._store.load(key)
             if entity is not None and check(entity):
                 found.append((key, entity))
         if query.relevance:  # its own relevance (ranking.relevance), most relevant first
-            schema = self.core.schema
+            schema = self.documents.schema
             found.sort(key=lambda pair: id_key(pair[1]))
             found.sort(key=lambda pair: -relevance(schema, query.filter, pair[1]))
         elif query.order:
             by_entity = {id(entity): key for key, entity in found}
-            entities = ordered(self.core.schema, [e for _, e in found], query.order)
+            entities = ordered(self.documents.schema, [e for _, e in found], query.order)
             found = [(by_entity[id(e)], e) for e in entities]
         return found
 
@@ -327,7 +221,7 @@ class InternalRepository(Repository[M]):
         """What ``filter`` returns, each with its relevance (the twin's own:
         :func:`~assimilator_stack.query.ranking.relevance`) and highlights."""
         query = collect(specs)
-        schema = self.core.schema
+        schema = self.documents.schema
         options = hit_options(schema, highlight, summarize, tags, query.only)
         ranked = bool(searches(query.filter))
         return [make_hit(schema, query.filter, entity,
@@ -351,20 +245,20 @@ class InternalRepository(Repository[M]):
         if lazy:
             return LazyCommand(self.count, *specs)
         query = collect(specs)
-        keys = self.core.id_keys(query)
+        keys = self.documents.id_keys(query)
         if keys is not None:
-            return sum(1 for key in keys if self._stored(key) is not None)
+            return sum(1 for key in keys if self._store.stored(key) is not None)
         return len(self._matching(query))  # order is checked, order and paginate ignored
 
     def aggregate(self, *specs: SpecOf[M], group_by: str | Sequence[str] = (),
                   **metrics: Metric) -> list[dict[str, Any]]:
-        aggregation = Aggregation(self.core.schema, specs, group_by, metrics)
+        aggregation = Aggregation(self.documents.schema, specs, group_by, metrics)
         for _, entity in self._matching(Query(filter=aggregation.filter)):
             aggregation.add(entity)
         return aggregation.rows()
 
     def suggest(self, field: str, prefix: str, *, limit: int = 10) -> list[str]:
-        suggestion = Suggestion(self.core.schema, field, prefix, limit)
+        suggestion = Suggestion(self.documents.schema, field, prefix, limit)
         for _, entity in self._matching(collect([filter_(**suggestion.lookup)])):
             suggestion.add(entity)
         return suggestion.result()
@@ -373,19 +267,14 @@ class InternalRepository(Repository[M]):
         """The command RedisRepository would send first for ``filter(*specs)`` to a Redis
         Stack server with its default settings (the index made, MAXAGGREGATERESULTS
         10000): the twin sends nothing. Refuses what ``filter`` refuses."""
-        ready = {self.core.index.name, f"{_MAX_ROWS_FACT}{_REDIS_STACK_MAX_ROWS}"}
-        plan = self.core.explain(specs, ready)
-        try:
-            next(plan)
-            while True:  # only the index health check asks the server (FT.INFO): skip it
-                plan.throw(RedisCommandError("the in-memory twin has no server"))
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+        if not _explainer:  # pragma: no cover (backends/__init__.py always hands it in)
+            raise NotImplementedError("InternalRepository.explain: no Redis backend loaded")
+        return _explainer[0](self.model, specs)
 
     def refresh(self, obj: M) -> None:
-        key = self.core.key_of_entity(obj)
+        key = self.documents.key_of_entity(obj)
         self._watch([key])
-        fresh = self._load(key)
+        fresh = self._store.load(key)
         if fresh is None:
             raise NotFoundError(f"{key!r} does not exist")
         obj.__dict__.update(fresh.__dict__)
@@ -394,17 +283,17 @@ class InternalRepository(Repository[M]):
         make_whole(obj)  # a partial entity refreshed holds every field now
 
     def is_modified(self, obj: M) -> bool:
-        stored = self._load(self.core.key_of_entity(obj))
-        return stored is None or not self.core.same(stored, obj)
+        stored = self._store.load(self.documents.key_of_entity(obj))
+        return stored is None or not self.documents.same(stored, obj)
 
     # -- writes -----------------------------------------------------------------------------
 
     def save(self, obj: EntityLike[M] = None, **fields: Any) -> M:
         if is_read_only(obj):
             self._complete(obj)
-            obj = revalidated(self.core.codec, obj)
-        entity, options = self.core.build(obj, fields)
-        self._write(self.core.save_op(entity, options))
+            obj = revalidated(self.documents.codec, obj)
+        entity, options = self.documents.build(obj, fields)
+        self._write(self.documents.save_op(entity, options))
         return entity
 
     @overload
@@ -416,17 +305,17 @@ class InternalRepository(Repository[M]):
         **values)``: set ``values`` on every match; returns how many entities changed."""
         if _is_selection(obj) or (obj is None and specs):
             selection = specs if obj is None else (obj, *specs)
-            update = build_update(self.core.schema, values)  # checked first, as in Redis
+            update = build_update(self.documents.schema, values)  # checked first, as in Redis
             self._writable()
             keys = self._select_keys(selection)
             for key in keys:
-                self._write(WriteOp(key=key, commands=update.commands(key)))
+                self._write(update.op(key))
             return len(keys)
         if is_read_only(obj):
             self._complete(obj)
-            obj = revalidated(self.core.codec, obj)
-        entity, options = self.core.build(obj, values)
-        self._write(self.core.save_op(entity, options, force_update=True))
+            obj = revalidated(self.documents.codec, obj)
+        entity, options = self.documents.build(obj, values)
+        self._write(self.documents.save_op(entity, options, force_update=True))
         return entity
 
     @overload
@@ -442,18 +331,18 @@ class InternalRepository(Repository[M]):
             self._writable()
             keys = self._select_keys(specs if obj is None else (obj, *specs))
             for key in keys:
-                self._write(self.core.delete_op(key))
+                self._write(self.documents.delete_op(key))
             return len(keys)
-        self._write(self.core.delete_op(obj))
+        self._write(self.documents.delete_op(obj))
         return None
 
     def _select_keys(self, specs: Sequence[Any]) -> list[str]:
         """The keys of every match (watched inside a unit of work)."""
         query = collect(specs)
-        keys = self.core.id_keys(query)
+        keys = self.documents.id_keys(query)
         if keys is not None:
             end = None if query.limit is None else query.offset + query.limit
-            keys = [k for k in keys[query.offset:end] if self._stored(k) is not None]
+            keys = [k for k in keys[query.offset:end] if self._store.stored(k) is not None]
         else:
             if query.only:
                 projection(self.model, query.only)
@@ -463,15 +352,7 @@ class InternalRepository(Repository[M]):
         return keys
 
 
-_EXTRAS_PATH = f"$.{INDEX_EXTRAS_KEY}"
-_REDIS_STACK_MAX_ROWS = 10000  # MAXAGGREGATERESULTS of the Redis Stack images
 
-
-def _top_level_key(path: str) -> str:
-    """``$.name`` / ``$["odd key"]`` -> the document key."""
-    if path.startswith('$["'):
-        return str(json.loads(path[2:-1]))
-    return path[2:]
 
 
 def _is_selection(obj: Any) -> bool:

@@ -14,7 +14,7 @@ from ...core.repository import EntityLike, SpecOf
 from .async_driver import AsyncSession
 from .index_control import AsyncRedisIndex
 from .operations import RedisRepositoryBase
-from .plans import RedisCore
+from .plans import ModelPlans
 
 if TYPE_CHECKING:
     from ...core.hits import Hit
@@ -45,10 +45,10 @@ class AsyncRedisRepository(RedisRepositoryBase[M], AsyncRepository[M]):
                  index_timeout: float = 60.0, *, query_timeout_ms: int = 0,
                  unindexed: Literal["raise", "warn"] = "raise",
                  index_check_interval: float = 1.0, redis_wildcards: bool = False,
-                 core: RedisCore[M] | None = None) -> None:
+                 plans: ModelPlans[M] | None = None) -> None:
         super().__init__(session, model, index_timeout, query_timeout_ms=query_timeout_ms,
                          unindexed=unindexed, index_check_interval=index_check_interval,
-                         redis_wildcards=redis_wildcards, core=core)
+                         redis_wildcards=redis_wildcards, plans=plans)
 
     # The exact types of the methods RedisRepositoryBase runs (it returns Any: it is shared
     # with the sync repository). Declarations only: nothing is added to a call.

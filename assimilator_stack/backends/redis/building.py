@@ -11,42 +11,29 @@ estimate is the count.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from ... import logs
-from .replies import text
+from .replies import IndexInfo
 
 # While waiting, a progress line at most this often.
 LOG_EVERY_SECONDS = 1.0
 
 
-def _number(value: Any, default: float = 0.0) -> float:
-    try:
-        return float(text(value))
-    except (TypeError, ValueError):
-        return default
-
-
-def is_building(info: dict[str, Any]) -> bool:
-    value = info.get("indexing", 0)
-    return value is not None and text(value) not in ("0", "0.0")
-
-
-def progress(info: dict[str, Any]) -> tuple[int, int]:
-    """(documents indexed, documents to index: an estimate while building) from FT.INFO."""
-    done = int(_number(info.get("num_docs", 0)))
-    if not is_building(info):
+def progress(info: IndexInfo) -> tuple[int, int]:
+    """(documents indexed, documents to index: an estimate while building)."""
+    done = info.num_docs
+    if not info.indexing:
         return done, done
-    share = _number(info.get("percent_indexed", 0))
+    share = info.share_indexed
     total = round(done / share) if share > 0 else done
     return done, max(done, total)
 
 
-def percent(info: dict[str, Any]) -> float:
+def percent(info: IndexInfo) -> float:
     """Indexing progress, 0 to 100."""
-    if not is_building(info):
+    if not info.indexing:
         return 100.0
-    return max(0.0, min(100.0, _number(info.get("percent_indexed", 0)) * 100))
+    return max(0.0, min(100.0, info.share_indexed * 100))
 
 
 class BuildLog:
@@ -59,7 +46,7 @@ class BuildLog:
         self.started = time.monotonic()
         self.next_line = 0.0
 
-    def seen(self, info: dict[str, Any]) -> None:
+    def seen(self, info: IndexInfo) -> None:
         now = time.monotonic()
         if now < self.next_line:
             return
@@ -74,7 +61,7 @@ class BuildLog:
                             now - self.started)
         self.next_line = now + LOG_EVERY_SECONDS
 
-    def finished(self, info: dict[str, Any]) -> None:
+    def finished(self, info: IndexInfo) -> None:
         if self.next_line:  # only a wait that was logged is closed
             logs.index.info("index %r built: %d documents, %.1f s waited", self.name,
-                            progress(info)[0], time.monotonic() - self.started)
+                            info.num_docs, time.monotonic() - self.started)

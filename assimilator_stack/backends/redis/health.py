@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import MutableSet
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ... import logs
 from ...exceptions import InvalidQueryError, RedisCommandError, UnindexedDocumentError
 from ...fields.schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
+from .commands import ft_info, json_get
+from .facts import ServerFacts
 from .protocol import Call, Plan
-from .replies import info_dict, text
+from .replies import IndexInfo, index_info
 
 logger = logs.index  # WARNING: documents the index cannot take
 
@@ -58,46 +59,16 @@ class IndexStatus:
     unindexed: tuple[UnindexedDocument, ...] = ()
 
 
-@dataclass(frozen=True)
-class Failures:
-    count: int
-    last_key: str | None
-    last_error: str | None
-
-
-def _pairs(value: Any) -> dict[str, Any]:
-    if isinstance(value, dict):
-        return {text(k): v for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return {text(k): v for k, v in zip(value[0::2], value[1::2])}
-    return {}
-
-
-def _name(value: Any) -> str | None:
-    if value is None:
-        return None
-    out = text(value)
-    return None if out == "N/A" else out
-
-
-def failures_of(info: dict[str, Any]) -> Failures:
-    errors = _pairs(info.get("Index Errors"))
-    count = info.get("hash_indexing_failures", errors.get("indexing failures", 0))
-    return Failures(int(float(text(count))), _name(errors.get("last indexing error key")),
-                    _name(errors.get("last indexing error")))
-
-
-def status_of(name: str, reply: Any, unindexed: tuple[UnindexedDocument, ...]) -> IndexStatus:
-    info = info_dict(reply)
-    failures = failures_of(info)
+def status_of(name: str, info: IndexInfo, unindexed: tuple[UnindexedDocument, ...]
+              ) -> IndexStatus:
     return IndexStatus(
         name=name,
-        num_docs=int(float(text(info.get("num_docs", 0)))),
-        indexing=text(info.get("indexing", 0)) not in ("0", "0.0"),
-        percent_indexed=float(text(info.get("percent_indexed", 1))),
-        indexing_failures=failures.count,
-        last_failure_key=failures.last_key,
-        last_failure_error=failures.last_error,
+        num_docs=info.num_docs,
+        indexing=info.indexing,
+        percent_indexed=float(info.percent_indexed) if info.percent_indexed != "?" else 1.0,
+        indexing_failures=info.indexing_failures,
+        last_failure_key=info.last_failure_key,
+        last_failure_error=info.last_failure_error,
         unindexed=unindexed,
     )
 
@@ -133,7 +104,8 @@ def _describe(value: Any) -> str:
 
 
 def _element_ok(value: Any, kind: str) -> bool:
-    """One of several values: null, or a number (NUMERIC) / a string (TAG, TEXT)."""
+    """One of several values: null, or a number (NUMERIC) / a string (TAG, TEXT). (``kind``
+    is an index attribute type, not a field kind.)"""
     if value is None:
         return True
     if kind == "NUMERIC":
@@ -176,10 +148,11 @@ def _attributes(field: FieldSchema
     if not field.tag_indexed:
         pass  # a Text() field: TEXT only
     elif field.stored_as_extra:
-        out.append(((INDEX_EXTRAS_KEY, field.alias), extra_lists, "NUMERIC", sortable))
+        out.append(((INDEX_EXTRAS_KEY, field.alias), extra_lists,
+                    field.kind_obj.index_type()[0], sortable))
     else:
         out.append((field.json_parts, field.list_after,
-                    "NUMERIC" if field.numeric else "TAG", sortable))
+                    field.kind_obj.index_type()[0], sortable))
     if field.lower_copy:
         out.append(((INDEX_EXTRAS_KEY, field.lower_alias), extra_lists, "TAG", sortable))
     if field.text is not None:
@@ -248,50 +221,51 @@ class IndexHealth:
         self.key_prefix = key_prefix
         self.mode: Literal["raise", "warn"] = "raise" if unindexed == "raise" else "warn"
         self.interval = float(interval)
-        self._local: dict[str, _Check] = {}  # when ``ready`` is a plain set
 
-    def _state(self, ready: MutableSet[str]) -> _Check:
-        checks = getattr(ready, "checks", self._local)
+    def _state(self, facts: ServerFacts) -> _Check:
+        checks = facts.health_checks
         found = checks.get(self.index_name)
         if not isinstance(found, _Check):
             found = checks[self.index_name] = _Check()
         return found
 
-    def check(self, ready: MutableSet[str]) -> Plan[None]:
+    def check(self, facts: ServerFacts) -> Plan[None]:
         """Before a query: FT.INFO when due; UnindexedDocumentError (or a warning) when a
         document under the prefix is missing from the index."""
-        state = self._state(ready)
+        state = self._state(facts)
         now = time.monotonic()
         if now >= state.next_at or (state.bad is not None and self.mode == "raise"):
             state.next_at = now + self.interval
             try:
-                reply = yield Call(("FT.INFO", self.index_name))
+                reply = yield Call(ft_info(self.index_name))
             except RedisCommandError:
                 return  # the query that follows reports what is wrong with the index
-            failures = failures_of(info_dict(reply))
-            news = (failures.count, failures.last_key) != (state.seen, state.seen_key)
+            failures = index_info(reply)
+            news = (failures.indexing_failures, failures.last_failure_key) != \
+                (state.seen, state.seen_key)
             if news or state.bad is not None:
                 bad = yield from self.diagnose(failures)
-                if bad is None and news and failures.count:
+                if bad is None and news and failures.indexing_failures:
                     logger.warning(
                         "index %r reports %d indexing failure(s) (the server never lowers "
                         "this count); the last one, %r, is resolved now and the server names "
                         "no other. Documents that failed earlier may still be missing from "
                         "queries until they are written again", self.index_name,
-                        failures.count, failures.last_key)
+                        failures.indexing_failures, failures.last_failure_key)
                 elif bad is not None and (news or bad != state.bad):  # once, in both modes
                     logger.warning("%s", UnindexedDocumentError(bad.key, bad.field, bad.reason))
-                state.seen, state.seen_key, state.bad = failures.count, failures.last_key, bad
+                state.seen, state.seen_key = failures.indexing_failures, failures.last_failure_key
+                state.bad = bad
         if state.bad is not None and self.mode == "raise":
             raise UnindexedDocumentError(state.bad.key, state.bad.field, state.bad.reason)
 
-    def diagnose(self, failures: Failures) -> Plan[UnindexedDocument | None]:
+    def diagnose(self, info: IndexInfo) -> Plan[UnindexedDocument | None]:
         """The last failing document, when it is still there and still cannot be indexed."""
-        key = failures.last_key
+        key = info.last_failure_key
         if key is None or not key.startswith(self.key_prefix):
             return None
         try:
-            raw = yield Call(("JSON.GET", key))
+            raw = yield Call(json_get(key))
         except RedisCommandError:
             return None  # not a JSON key (the index ignores it)
         if raw is None:
@@ -300,6 +274,6 @@ class IndexHealth:
         return found[0] if found else None
 
     def status(self) -> Plan[IndexStatus]:
-        reply = yield Call(("FT.INFO", self.index_name))
-        bad = yield from self.diagnose(failures_of(info_dict(reply)))
-        return status_of(self.index_name, reply, (bad,) if bad is not None else ())
+        info = index_info((yield Call(ft_info(self.index_name))))
+        bad = yield from self.diagnose(info)
+        return status_of(self.index_name, info, (bad,) if bad is not None else ())

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator, MutableSet
+from collections.abc import Iterator
 
 from ... import logs
 from ...exceptions import IndexNotReadyError, RedisCommandError
 from ...fields.schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
 from . import uses
 from .building import BuildLog
+from .commands import ft_create, ft_info
+from .facts import ServerFacts
 from .protocol import Call, Pause, Plan
-from .replies import info_dict, text
+from .replies import index_info, is_permission_error, is_unknown_index
 
 _POLL_SECONDS = 0.02
 
@@ -34,18 +36,13 @@ def field_attributes(field: FieldSchema) -> Iterator[list[str]]:
     if not field.tag_indexed:
         pass  # a Text() field: TEXT only (below)
     elif field.stored_as_extra:
-        yield _attribute(_extra_path(field.alias, field.multi), field.alias, "NUMERIC", *sortable)
+        yield _attribute(_extra_path(field.alias, field.multi), field.alias,
+                         *field.kind_obj.index_type(), *sortable)
         if field.has_residual:  # what the double lost: exact order and equality past 2**53
             yield _attribute(_extra_path(field.residual_alias, False), field.residual_alias,
                              "NUMERIC", *sortable)
-    elif field.numeric:
-        yield _attribute(field.json_path, field.alias, "NUMERIC", *sortable)
-    elif field.kind == "bool":
-        yield _attribute(field.json_path, field.alias, "TAG", *sortable)
-    else:  # str, uuid, enum of str: exact, case-sensitive tags; "" is findable
-        yield _attribute(
-            field.json_path, field.alias, "TAG", "CASESENSITIVE", "INDEXEMPTY", *sortable
-        )
+    else:  # the kind's attribute type (str, uuid, enum of str: exact TAGs, "" findable)
+        yield _attribute(field.json_path, field.alias, *field.kind_obj.index_type(), *sortable)
     if field.lower_copy:
         # The lower-cased copy a case-insensitive field compares and sorts by.
         yield _attribute(
@@ -106,78 +103,63 @@ class IndexSpec:
 
 
 def ensure_index(
-    spec: IndexSpec, ready: MutableSet[str], timeout: float
+    spec: IndexSpec, facts: ServerFacts, timeout: float
 ) -> Plan[None]:
     """Create the index if needed (safe when several processes race) and wait, at most
     ``timeout`` seconds, until it has scanned the keys that existed before it."""
-    if spec.name in ready:
-        if uses.due(ready, spec.name):  # at most once a minute (uses.py)
-            yield from uses.record(ready, spec.key_prefix, spec.name)
+    if spec.name in facts.index_ready:
+        if uses.due(facts, spec.name):  # at most once a minute (uses.py)
+            yield from uses.record(facts, spec.key_prefix, spec.name)
         return
     try:
-        info = info_dict((yield Call(("FT.INFO", spec.name))))
+        info = index_info((yield Call(ft_info(spec.name))))
     except RedisCommandError as exc:
-        if not _is_unknown_index(exc):
+        if not is_unknown_index(exc):
             raise
         yield from create(spec)
-        info = info_dict((yield Call(("FT.INFO", spec.name))))
+        info = index_info((yield Call(ft_info(spec.name))))
     deadline = time.monotonic() + timeout
     wait = BuildLog(spec.name, "a query")
-    while _still_indexing(info):
+    while info.indexing:
         wait.seen(info)
         if time.monotonic() > deadline:
             raise IndexNotReadyError(
                 f"index {spec.name!r} was still indexing existing keys after {timeout}s "
-                f"({text(info.get('percent_indexed', '?'))} done); queries would see only part "
+                f"({info.percent_indexed} done); queries would see only part "
                 "of the data. Try again later or raise index_timeout"
             )
         yield Pause(_POLL_SECONDS)
-        info = info_dict((yield Call(("FT.INFO", spec.name))))
+        info = index_info((yield Call(ft_info(spec.name))))
     wait.finished(info)
-    ready.add(spec.name)
-    yield from uses.record(ready, spec.key_prefix, spec.name)
+    facts.index_ready.add(spec.name)
+    yield from uses.record(facts, spec.key_prefix, spec.name)
 
 
 def create(spec: IndexSpec) -> Plan[None]:
     """FT.CREATE the index; fine when it already exists, also for a user who may not run
     FT.CREATE (least privilege: an administrator created the index)."""
     try:
-        yield Call(("FT.CREATE", spec.name, *spec.create_args))
+        yield Call(ft_create(spec.name, spec.create_args))
         logs.index.info("created index %r over the keys %r*", spec.name, spec.key_prefix)
     except RedisCommandError as exc:
         if "already exists" in str(exc).lower():
             return
-        if not _is_permission_error(exc):
+        if not is_permission_error(exc):
             raise
         try:
-            yield Call(("FT.INFO", spec.name))
+            yield Call(ft_info(spec.name))
         except RedisCommandError as info_exc:
-            if not _is_unknown_index(info_exc):
+            if not is_unknown_index(info_exc):
                 raise
             raise RedisCommandError(
                 f"the index {spec.name!r} does not exist and this Redis user may not run "
                 f"FT.CREATE ({exc}). Let an administrator create it once (any repository of "
                 "this model run by a user allowed FT.CREATE creates it on first use; its "
-                "arguments are repository.core.index.create_args), or allow FT.CREATE",
-                ("FT.CREATE", spec.name, *spec.create_args),
+                "arguments are repository.plans.index.create_args), or allow FT.CREATE",
+                ft_create(spec.name, spec.create_args),
             ) from exc
-
-
-def _is_permission_error(exc: Exception) -> bool:
-    message = str(exc).lower()
-    return "noperm" in message or "no permissions" in message
-
-
-def _still_indexing(info: dict[str, object]) -> bool:
-    value = info.get("indexing", 0)
-    return text(value) not in ("0", "0.0") if value is not None else False
-
-
-def _is_unknown_index(exc: Exception) -> bool:
-    message = str(exc).lower()
-    return "unknown index" in message or "no such index" in message
 
 
 def is_missing_index_error(exc: Exception) -> bool:
     """A query failed because the index is gone (FLUSHALL, FT.DROPINDEX by someone else)."""
-    return isinstance(exc, RedisCommandError) and _is_unknown_index(exc)
+    return isinstance(exc, RedisCommandError) and is_unknown_index(exc)

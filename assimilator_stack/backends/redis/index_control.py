@@ -3,22 +3,23 @@ repository's own driver: values on RedisRepository, awaitables on AsyncRedisRepo
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableSet
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .facts import ServerFacts
 from .lifecycle import IndexState, Lifecycle, Progress, PruneResult
-from .plans import RedisCore
 from .protocol import Plan
+from .queries import QueryPlans
 
 
 class IndexControl:
     """What ``repo.index`` does; RedisIndex and AsyncRedisIndex give its exact types."""
 
-    def __init__(self, run: Callable[[Plan[Any], str], Any], core: RedisCore[Any],
-                 ready: MutableSet[str]) -> None:
+    def __init__(self, run: Callable[[Plan[Any], str], Any], plans: QueryPlans[Any],
+                 facts: ServerFacts) -> None:
         self._run = run
-        self._ready = ready
-        self._plans = Lifecycle(core.index, core.health)
+        self._facts = facts
+        self._plans = Lifecycle(plans.index, plans.health)
 
     @property
     def name(self) -> str:
@@ -39,7 +40,7 @@ class IndexControl:
         """Create the current definition's index if missing and return once it has indexed
         every existing document, calling ``progress(done, total)`` as it goes; then point
         the alias at it. Old indexes keep serving the processes that use them."""
-        return self._run(self._plans.migrate(self._ready, progress), "index.migrate")
+        return self._run(self._plans.migrate(self._facts, progress), "index.migrate")
 
     def prune(self, idle: float = 3600, force: bool = False) -> Any:
         """Drop (never the documents) the indexes over the model's keys that the current

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, MutableSet
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -23,17 +23,26 @@ from typing import Any
 from ... import logs
 from ...exceptions import InvalidQueryError, RedisCommandError
 from . import uses
-from .building import BuildLog, is_building, percent, progress
-from .health import IndexHealth, UnindexedDocument, failures_of
+from .building import BuildLog, percent, progress
+from .commands import (
+    forget_use,
+    ft_aliasupdate,
+    ft_dropindex,
+    ft_info,
+    ft_list,
+    read_uses,
+    record_first_use,
+)
+from .facts import ServerFacts
+from .health import IndexHealth, UnindexedDocument
 from .index import IndexSpec, create
 from .protocol import Batch, Call, Pause, Plan
-from .replies import info_dict, text
+from .replies import IndexInfo, index_info, index_names, index_uses, is_unknown_index
 
 Progress = Callable[[int, int], object]
 
 # How often migrate asks FT.INFO while the index builds.
 _POLL_SECONDS = 0.05
-_MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -95,20 +104,8 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _bytes_of(info: dict[str, Any]) -> int:
-    try:
-        return int(float(text(info.get("total_index_memory_sz_mb", 0))) * _MB)
-    except ValueError:
-        return 0
-
-
 def _when(stamp: float | None) -> datetime | None:
     return None if stamp is None else datetime.fromtimestamp(stamp, timezone.utc)
-
-
-def _is_unknown(exc: Exception) -> bool:
-    message = str(exc).lower()
-    return "unknown index" in message or "no such index" in message
 
 
 class Lifecycle:
@@ -123,27 +120,22 @@ class Lifecycle:
 
     # -- reading the server's state ----------------------------------------------------------
 
-    def _over_prefix(self, info: dict[str, Any]) -> bool:
-        """FT.INFO's definition is the library's: ON JSON, exactly the model's prefix."""
-        raw = info.get("index_definition")
-        definition = raw if isinstance(raw, dict) else dict(zip(raw[0::2], raw[1::2])) \
-            if isinstance(raw, (list, tuple)) else {}
-        found = {text(k): v for k, v in definition.items()}
-        prefixes = [text(p) for p in found.get("prefixes") or ()]
-        return text(found.get("key_type", "")) == "JSON" and prefixes == [self.spec.key_prefix]
+    def _over_prefix(self, info: IndexInfo) -> bool:
+        """The definition is the library's: ON JSON, exactly the model's prefix."""
+        return info.key_type == "JSON" and info.prefixes == (self.spec.key_prefix,)
 
-    def indexes(self) -> Plan[dict[str, dict[str, Any]]]:
+    def indexes(self) -> Plan[dict[str, IndexInfo]]:
         """FT.INFO of every index of this model's keys that the library made."""
-        names = [text(n) for n in (yield Call(("FT._LIST",)))]
-        ours = sorted(n for n in names if self._ours.fullmatch(n))
+        ours = sorted(n for n in index_names((yield Call(ft_list())))
+                      if self._ours.fullmatch(n))
         if not ours:
             return {}
-        replies = yield Batch(tuple(("FT.INFO", name) for name in ours))
-        found: dict[str, dict[str, Any]] = {}
+        replies = yield Batch(tuple(ft_info(name) for name in ours))
+        found: dict[str, IndexInfo] = {}
         for name, reply in zip(ours, replies):
             if isinstance(reply, Exception):
                 continue  # dropped meanwhile
-            info = info_dict(reply)
+            info = index_info(reply)
             if self._over_prefix(info):
                 found[name] = info
         return found
@@ -151,23 +143,14 @@ class Lifecycle:
     def aliased(self) -> Plan[str | None]:
         """The index the alias points at (None: no alias)."""
         try:
-            info = info_dict((yield Call(("FT.INFO", self.alias))))
+            return index_info((yield Call(ft_info(self.alias)))).name
         except RedisCommandError as exc:
-            if _is_unknown(exc):
+            if is_unknown_index(exc):
                 return None
             raise
-        return text(info.get("index_name", "")) or None
 
     def last_uses(self) -> Plan[dict[str, float]]:
-        reply = yield Call(("HGETALL", self._registry))
-        pairs = reply.items() if isinstance(reply, dict) else zip(reply[0::2], reply[1::2])
-        out: dict[str, float] = {}
-        for name, stamp in pairs:
-            try:
-                out[text(name)] = float(text(stamp))
-            except ValueError:
-                continue
-        return out
+        return index_uses((yield Call(read_uses(self._registry))))
 
     def status(self) -> Plan[IndexState]:
         infos = yield from self.indexes()
@@ -175,8 +158,8 @@ class Lifecycle:
         used = yield from self.last_uses()
         current = infos.pop(self.spec.name, None)
         stale = tuple(
-            StaleIndex(name=name, num_docs=progress(info)[0], memory_bytes=_bytes_of(info),
-                       indexing=is_building(info), aliased=name == target,
+            StaleIndex(name=name, num_docs=info.num_docs, memory_bytes=info.memory_bytes,
+                       indexing=info.indexing, aliased=name == target,
                        last_used=_when(used.get(name)))
             for name, info in infos.items())
         if current is None:
@@ -185,20 +168,21 @@ class Lifecycle:
                 indexing=False, percent=0.0, indexing_failures=0, last_failure_key=None,
                 last_failure_error=None, unindexed=(), memory_bytes=0,
                 last_used=_when(used.get(self.spec.name)), stale=stale)
-        failures = failures_of(current)
-        bad = (yield from self.health.diagnose(failures)) if failures.count else None
+        bad = (yield from self.health.diagnose(current)) if current.indexing_failures \
+            else None
         return IndexState(
             name=self.spec.name, alias=self.alias, exists=True,
-            aliased=target == self.spec.name, num_docs=progress(current)[0],
-            indexing=is_building(current), percent=percent(current),
-            indexing_failures=failures.count, last_failure_key=failures.last_key,
-            last_failure_error=failures.last_error,
-            unindexed=(bad,) if bad is not None else (), memory_bytes=_bytes_of(current),
+            aliased=target == self.spec.name, num_docs=current.num_docs,
+            indexing=current.indexing, percent=percent(current),
+            indexing_failures=current.indexing_failures,
+            last_failure_key=current.last_failure_key,
+            last_failure_error=current.last_failure_error,
+            unindexed=(bad,) if bad is not None else (), memory_bytes=current.memory_bytes,
             last_used=_when(used.get(self.spec.name)), stale=stale)
 
     # -- migrate -----------------------------------------------------------------------------
 
-    def migrate(self, ready: MutableSet[str], report: Progress | None = None
+    def migrate(self, facts: ServerFacts, report: Progress | None = None
                 ) -> Plan[IndexState]:
         """Create the current definition's index if missing, wait until it has indexed every
         existing document (``report(done, total)`` as it goes), then point the alias at it.
@@ -206,8 +190,8 @@ class Lifecycle:
         name = self.spec.name
         others = yield from self.indexes()
         # What a complete older index holds is the best count of the documents to index.
-        known = max((progress(i)[0] for n, i in others.items()
-                     if n != name and not is_building(i)), default=0)
+        known = max((i.num_docs for n, i in others.items() if n != name and not i.indexing),
+                    default=0)
         if name not in others:
             logs.index.info("migrate: creating index %r over the keys %r* (about %d "
                             "documents to index)", name, self.spec.key_prefix, known)
@@ -216,9 +200,9 @@ class Lifecycle:
         wait = BuildLog(name, "migrate")
         last: tuple[int, int] | None = None
         while True:
-            info = info_dict((yield Call(("FT.INFO", name))))
+            info = index_info((yield Call(ft_info(name))))
             done, total = progress(info)
-            building = is_building(info)
+            building = info.indexing
             if building:
                 total = max(total, known)
                 wait.seen(info)
@@ -229,16 +213,15 @@ class Lifecycle:
                 break
             yield Pause(_POLL_SECONDS)
         wait.finished(info)
-        yield Call(("FT.ALIASUPDATE", self.alias, name))
-        ready.add(name)  # this pool's queries need not wait or ask again
-        yield from uses.record(ready, self.spec.key_prefix, name)
-        failures = failures_of(info)
+        yield Call(ft_aliasupdate(self.alias, name))
+        facts.index_ready.add(name)  # this pool's queries need not wait or ask again
+        yield from uses.record(facts, self.spec.key_prefix, name)
         logs.index.info("migrate: index %r holds %d documents (%.1f s); alias %r points at "
                         "it", name, done, time.monotonic() - started, self.alias)
-        if failures.count:
+        if info.indexing_failures:
             logs.index.warning(
                 "migrate: index %r could not index %d document(s); the last one is %r (%s)",
-                name, failures.count, failures.last_key, failures.last_error)
+                name, info.indexing_failures, info.last_failure_key, info.last_failure_error)
         return (yield from self.status())
 
     # -- prune -------------------------------------------------------------------------------
@@ -255,7 +238,7 @@ class Lifecycle:
         target = yield from self.aliased()
         used = yield from self.last_uses()
         current = infos.pop(self.spec.name, None)
-        current_ready = current is not None and not is_building(current)
+        current_ready = current is not None and not current.indexing
         now = time.time()
         dropped: list[str] = []
         kept: dict[str, str] = {}
@@ -264,7 +247,7 @@ class Lifecycle:
             if not force and stamp is None:
                 # Never recorded (made before uses were recorded, or only written through):
                 # counted as used from now on, so a prune ``idle`` seconds later drops it.
-                yield Call(("HSETNX", self._registry, name, f"{now:.3f}"))
+                yield Call(record_first_use(self._registry, name, now))
                 kept[name] = (f"no use recorded before; counted as used now: a prune after "
                               f"{idle:g} s drops it unless a process uses it")
                 continue
@@ -274,7 +257,7 @@ class Lifecycle:
                 continue
             if name == target:
                 if current_ready:
-                    yield Call(("FT.ALIASUPDATE", self.alias, self.spec.name))
+                    yield Call(ft_aliasupdate(self.alias, self.spec.name))
                     logs.index.info("prune: alias %r moved to %r", self.alias, self.spec.name)
                     target = self.spec.name
                 elif not force:
@@ -282,12 +265,12 @@ class Lifecycle:
                                   "or still building: run migrate first")
                     continue
             try:
-                yield Call(("FT.DROPINDEX", name))
+                yield Call(ft_dropindex(name))
             except RedisCommandError as exc:
-                if not _is_unknown(exc):
+                if not is_unknown_index(exc):
                     raise
-            yield Call(("HDEL", self._registry, name))
+            yield Call(forget_use(self._registry, name))
             logs.index.info("prune: dropped index %r (%d documents; the documents stay)",
-                            name, progress(infos[name])[0])
+                            name, infos[name].num_docs)
             dropped.append(name)
         return PruneResult(dropped=tuple(dropped), kept=kept)

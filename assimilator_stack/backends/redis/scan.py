@@ -22,27 +22,34 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from ...exceptions import PartialResultError, RedisCommandError
-from .protocol import Args, Call, Plan
-from .search import (
-    KEY_BYTES,
-    Anchor,
-    Row,
-    SortKey,
-    after_expression,
+from .commands import (
     aggregate,
-    aggregate_rows,
-    anchor_from_json,
     anchor_paths,
-    anchor_representable,
-    check_complete,
-    cursor_reply,
+    cursor_delete,
+    cursor_read,
     cursor_steps,
-    index_generation,
-    row_key,
-    row_matches_anchor,
-    row_strings_representable,
+    ft_info,
+    json_get,
     window_steps,
 )
+from .keyset import (
+    after_expression,
+    anchor_representable,
+    row_matches_anchor,
+    row_strings_representable,
+)
+from .protocol import Args, Call, Plan
+from .replies import (
+    KEY_BYTES,
+    Row,
+    aggregate_rows,
+    anchor_from_json,
+    check_complete,
+    cursor_reply,
+    index_generation,
+    row_key,
+)
+from .sort_keys import Anchor, SortKey
 
 
 class Runner(Protocol):
@@ -186,7 +193,7 @@ class OrderedScan:
             if not row_strings_representable(self.keys, row):
                 continue
             tries += 1
-            reply = yield Call(("JSON.GET", row_key(row), *anchor_paths(self.keys)))
+            reply = yield Call(json_get(row_key(row), *anchor_paths(self.keys)))
             anchor = anchor_from_json(self.keys, reply)
             if (anchor is not None and anchor_representable(self.keys, anchor)
                     and row_matches_anchor(self.keys, row, anchor)):
@@ -284,10 +291,10 @@ class CursorScan:
             guard = self.opened > 0 or self.guard_first
             before: list[Args] = []
             if self.cursor:
-                before.append(("FT.CURSOR", "DEL", self.index, str(self.cursor)))
+                before.append(cursor_delete(self.index, self.cursor))
                 self.cursor = 0
             if guard:
-                before.append(("FT.INFO", self.index))
+                before.append(ft_info(self.index))
             command = self.first_command()
             if before:
                 replies, reply = yield from run(command, tuple(before))
@@ -299,8 +306,7 @@ class CursorScan:
             self.guarded = guard
             self.replies = 0
         else:
-            command = ("FT.CURSOR", "READ", self.index, str(self.cursor),
-                       "COUNT", str(self.batch))
+            command = cursor_read(self.index, self.cursor, self.batch)
             reply = yield from run(command)
         rows, self.cursor, warnings = cursor_reply(reply)
         self.replies += 1
@@ -316,7 +322,7 @@ class CursorScan:
 
     def _check(self, run: Runner) -> Plan[None]:
         try:
-            now = index_generation((yield Call(("FT.INFO", self.index))))
+            now = index_generation((yield Call(ft_info(self.index))))
         except RedisCommandError:
             now = None
         if self.repair is None or (now is not None and now == self.generation):
@@ -369,4 +375,4 @@ class CursorScan:
             cursor, self.cursor = self.cursor, 0
             # Already gone (idle timeout, index dropped): nothing to free.
             with contextlib.suppress(RedisCommandError):
-                yield Call(("FT.CURSOR", "DEL", self.index, str(cursor)))
+                yield Call(cursor_delete(self.index, cursor))

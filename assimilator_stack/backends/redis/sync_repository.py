@@ -14,7 +14,7 @@ from ...core.specs import OnlySpecification
 from ...documents.projections import complete, defer_loading, is_read_only
 from .index_control import RedisIndex
 from .operations import RedisRepositoryBase
-from .plans import RedisCore
+from .plans import ModelPlans
 from .sync_driver import SyncSession
 
 if TYPE_CHECKING:
@@ -44,16 +44,17 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
     def __init__(self, session: redis.Redis, model: type[M], index_timeout: float = 60.0,
                  *, query_timeout_ms: int = 0, unindexed: Literal["raise", "warn"] = "raise",
                  index_check_interval: float = 1.0, redis_wildcards: bool = False,
-                 core: RedisCore[M] | None = None) -> None:
+                 plans: ModelPlans[M] | None = None) -> None:
         super().__init__(session, model, index_timeout, query_timeout_ms=query_timeout_ms,
                          unindexed=unindexed, index_check_interval=index_check_interval,
-                         redis_wildcards=redis_wildcards, core=core)
+                         redis_wildcards=redis_wildcards, plans=plans)
 
     def save(self, obj: EntityLike[M] = None, **fields: Any) -> M:
-        if self._pending is not None and not is_read_only(obj):
+        queue = self._queue
+        if queue is not None and not is_read_only(obj):
             # In a unit of work: queued, nothing to send, so no plan to run (per save).
-            entity, options = self.core.build(obj, fields)
-            self._pending.append(self.core.save_op(entity, options))
+            entity, options = self.plans.build(obj, fields)
+            queue.append(self.plans.save_op(entity, options))
             return entity
         saved: M = super().save(obj, **fields)
         return saved
@@ -134,7 +135,7 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
 
     def _defer(self, entity: Any) -> None:
         def load_rest() -> None:
-            complete(entity, self._run(self._reading(self.core.fetch(entity, self._watch))))
+            complete(entity, self._run(self._reading(self.plans.fetch(entity, self._watch))))
 
         defer_loading(entity, load_rest)
 

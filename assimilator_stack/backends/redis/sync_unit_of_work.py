@@ -6,13 +6,14 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from ...core.unit_of_work import RepositoryTransaction, UnitOfWork
+from ...core.unit_of_work import UnitOfWork
 from .sync_repository import RedisRepository
+from .transaction import RedisTransaction, Transaction
 
 M = TypeVar("M", bound=BaseModel)
 
 
-class RedisUnitOfWork(RepositoryTransaction, UnitOfWork[M]):
+class RedisUnitOfWork(RedisTransaction, UnitOfWork[M]):
     """``with uow:`` then write through ``uow.repository``, then ``uow.commit()``.
 
     Entities read through ``uow.repository`` inside the block are WATCHed: if another client
@@ -23,4 +24,6 @@ class RedisUnitOfWork(RepositoryTransaction, UnitOfWork[M]):
     repository: RedisRepository[M]
 
     def __init__(self, repository: RedisRepository[M], autocommit: bool = False) -> None:
-        super().__init__(repository=repository.for_unit_of_work(), autocommit=autocommit)
+        self.transaction = Transaction()  # its queued writes and watched reads
+        super().__init__(repository=repository.for_unit_of_work(self.transaction),
+                         autocommit=autocommit)

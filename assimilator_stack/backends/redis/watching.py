@@ -1,4 +1,4 @@
-"""Reads and bulk writes that check what they WATCH, as plans over :class:`RedisCore`.
+"""Reads and bulk writes that check what they WATCH, as plans over :class:`~.reads.ReadPlans`.
 
 A search and a WATCH are two commands; another client may write in between. So:
 
@@ -16,19 +16,27 @@ A search and a WATCH are two commands; another client may write in between. So:
 from __future__ import annotations
 
 import random
-import re
-from collections.abc import Callable, MutableSet, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...documents.projections import project
 from ...exceptions import ConcurrencyError, PartialResultError, RedisCommandError
+from .commands import DOCUMENT_FIELD, json_mget, matching_among
+from .facts import ServerFacts
 from .protocol import Args, Call, Exec, Pause, Plan, Release, Watch, WatchFailed
-from .replies import search_reply, search_warnings
-from .search import DOCUMENT_FIELD, Row, check_complete, row_document, row_key
+from .replies import (
+    Row,
+    check_complete,
+    row_document,
+    row_key,
+    search_limit,
+    search_reply,
+    search_warnings,
+)
 
 if TYPE_CHECKING:
-    from .plans import Read, RedisCore
+    from .reads import Read, ReadPlans
 
 # Searches a unit of work's read may run before every key it returns was watched first.
 ROUNDS = 10
@@ -46,7 +54,7 @@ E = TypeVar("E")
 
 # -- inside a unit of work ----------------------------------------------------------------------
 
-def watched_rows(core: RedisCore[Any], read: Read, ready: MutableSet[str],
+def watched_rows(plans: ReadPlans[Any], read: Read, facts: ServerFacts,
                  keys_only: bool = False) -> Plan[list[Entry]]:
     """The entries ``read`` selects, each WATCHed before the search that returned it.
 
@@ -60,12 +68,12 @@ def watched_rows(core: RedisCore[Any], read: Read, ready: MutableSet[str],
 
     def search(attempt: int, before: int) -> Plan[list[Entry]]:
         documents = _documents(read, attempt, before, keys_only)
-        return (yield from _discover(core, read, ready, documents))
+        return (yield from _discover(plans, read, facts, documents))
 
-    return (yield from settled(core, search, lambda entry: entry[0], windowed))
+    return (yield from settled(plans, search, lambda entry: entry[0], windowed))
 
 
-def settled(core: RedisCore[Any], search: Callable[[int, int], Plan[list[E]]],
+def settled(plans: ReadPlans[Any], search: Callable[[int, int], Plan[list[E]]],
             key: Callable[[E], str], windowed: bool = True) -> Plan[list[E]]:
     """What ``search(attempt, how many the last one found)`` returns once every key in it was
     WATCHed before that search: search, WATCH the new keys, search again (at most
@@ -84,7 +92,7 @@ def settled(core: RedisCore[Any], search: Callable[[int, int], Plan[list[E]]],
             yield Watch(tuple(new[start:start + PAGE]))
         watched.update(new)
     raise ConcurrencyError(
-        f"{core.model.__name__}: the entities this read selects changed on each of {ROUNDS} "
+        f"{plans.model.__name__}: the entities this read selects changed on each of {ROUNDS} "
         "searches (other clients write them); nothing was returned. Retry the unit of work "
         "(see assimilator_stack.retry_on_conflict)"
     )
@@ -106,7 +114,7 @@ def _documents(read: Read, attempt: int, before: int, keys_only: bool) -> bool:
     return attempt > 0 and before <= read.page
 
 
-def _discover(core: RedisCore[Any], read: Read, ready: MutableSet[str], documents: bool
+def _discover(plans: ReadPlans[Any], read: Read, facts: ServerFacts, documents: bool
               ) -> Plan[list[Entry]]:
     """One search of ``read``: the keys of its window (exact filters) or, for inexact ones,
     of every candidate, or of the window's entities found in Python."""
@@ -114,11 +122,11 @@ def _discover(core: RedisCore[Any], read: Read, ready: MutableSet[str], document
     assert compiled is not None
     exact = compiled.exact
     windowed = read.limit is not None or read.query.offset > 0
-    scan = yield from core.open_scan(compiled, read.sort, ready, PAGE,
+    scan = yield from plans.open_scan(compiled, read.sort, facts, PAGE,
                                      offset=read.query.offset if exact else 0,
                                      limit=read.limit if exact else None,
                                      documents=documents)
-    run = partial(core.run_query, ready)
+    run = partial(plans.run_query, facts)
     out: list[Entry] = []
     seen: set[str] = set()
     skip, remaining = read.query.offset, read.limit
@@ -130,9 +138,9 @@ def _discover(core: RedisCore[Any], read: Read, ready: MutableSet[str], document
                     if key not in seen:
                         seen.add(key)
                         out.append((key, None if document is None
-                                    else core.codec.load(key, document)))
+                                    else plans.codec.load(key, document)))
                 continue
-            for key, entity in zip([row_key(r) for r in rows], (yield from _loaded(core, rows))):
+            for key, entity in zip([row_key(r) for r in rows], (yield from _loaded(plans, rows))):
                 if entity is None or key in seen or not compiled.residual(entity):
                     continue
                 seen.add(key)
@@ -149,19 +157,19 @@ def _discover(core: RedisCore[Any], read: Read, ready: MutableSet[str], document
     return out
 
 
-def _loaded(core: RedisCore[Any], rows: Sequence[Row]) -> Plan[list[Any]]:
+def _loaded(plans: ReadPlans[Any], rows: Sequence[Row]) -> Plan[list[Any]]:
     """The entity of each row: from the document the row carries, or read by key."""
     documents = [row_document(row) for row in rows]
     missing = [row_key(row) for row, doc in zip(rows, documents) if doc is None]
     if missing:
-        raws = dict(zip(missing, (yield Call(("JSON.MGET", *missing, ".")))))
+        raws = dict(zip(missing, (yield Call(json_mget(missing)))))
         documents = [raws[row_key(row)] if doc is None else doc
                      for row, doc in zip(rows, documents)]
-    return [None if doc is None else core.codec.load(row_key(row), doc)
+    return [None if doc is None else plans.codec.load(row_key(row), doc)
             for row, doc in zip(rows, documents)]
 
 
-def _kept(core: RedisCore[Any], read: Read, entries: Sequence[Entry]) -> Plan[list[Entry]]:
+def _kept(plans: ReadPlans[Any], read: Read, entries: Sequence[Entry]) -> Plan[list[Entry]]:
     """``entries`` with their entities (read by key where not read yet, only()'s partial ones
     for exact filters), without keys gone since (the commit will fail) and, for inexact
     filters, without entities the Python check refuses."""
@@ -169,7 +177,7 @@ def _kept(core: RedisCore[Any], read: Read, entries: Sequence[Entry]) -> Plan[li
     assert compiled is not None
     proj = read.projection if compiled.exact else None
     unread = [key for key, entity in entries if entity is None]
-    fetched = dict(zip(unread, (yield from core.read_keys(unread, proj)))) if unread else {}
+    fetched = dict(zip(unread, (yield from plans.read_keys(unread, proj)))) if unread else {}
     out: list[Entry] = []
     for key, entity in entries:
         partial_read = entity is None and proj is not None
@@ -183,39 +191,39 @@ def _kept(core: RedisCore[Any], read: Read, entries: Sequence[Entry]) -> Plan[li
     return out
 
 
-def watched_page(core: RedisCore[Any], read: Read, ready: MutableSet[str]) -> Plan[list[Any]]:
+def watched_page(plans: ReadPlans[Any], read: Read, facts: ServerFacts) -> Plan[list[Any]]:
     """``read_page`` inside a unit of work: the keys are found and watched first (all of
     them), the entities handed out ``read.page`` at a time."""
     if read.watched is None:
-        read.watched = yield from watched_rows(core, read, ready)
+        read.watched = yield from watched_rows(plans, read, facts)
     while read.handed < len(read.watched):
         entries = read.watched[read.handed:read.handed + read.page]
         read.handed += len(entries)
-        found = yield from _kept(core, read, entries)
+        found = yield from _kept(plans, read, entries)
         if found:
             return [entity for _, entity in found]
     read.done = True
     return []
 
 
-def watched_keys(core: RedisCore[Any], read: Read, ready: MutableSet[str]) -> Plan[list[str]]:
+def watched_keys(plans: ReadPlans[Any], read: Read, facts: ServerFacts) -> Plan[list[str]]:
     """The keys ``read`` selects inside a unit of work (bulk update / delete), each watched
     before the search that returned it. Exact filters read no document."""
-    entries = yield from watched_rows(core, read, ready, keys_only=True)
+    entries = yield from watched_rows(plans, read, facts, keys_only=True)
     compiled = read.compiled
     assert compiled is not None
     if compiled.exact:
         return [key for key, _ in entries]
     keys: list[str] = []
     for start in range(0, len(entries), PAGE):
-        keys += [key for key, _ in (yield from _kept(core, read, entries[start:start + PAGE]))]
+        keys += [key for key, _ in (yield from _kept(plans, read, entries[start:start + PAGE]))]
     return keys
 
 
 # -- bulk writes outside a unit of work ---------------------------------------------------------
 
-def checked_writes(core: RedisCore[Any], read: Read, keys: Sequence[str],
-                   ready: MutableSet[str], commands: Callable[[Sequence[str]], tuple[Args, ...]],
+def checked_writes(plans: ReadPlans[Any], read: Read, keys: Sequence[str],
+                   facts: ServerFacts, commands: Callable[[Sequence[str]], tuple[Args, ...]],
                    written: Callable[[Sequence[str], Sequence[Any]], int]) -> Plan[int]:
     """Write ``commands(batch)`` for the keys that still match ``read``'s filter when they
     are written: per batch, WATCH, ask Redis which still match, MULTI/EXEC those; a batch
@@ -231,7 +239,7 @@ def checked_writes(core: RedisCore[Any], read: Read, keys: Sequence[str],
     while todo:
         batch = todo.pop()
         yield Watch(tuple(batch))
-        still = yield from still_matching(core, read, batch, ready)
+        still = yield from still_matching(plans, read, batch, facts)
         if not still:
             yield Release()
             tries = 0
@@ -247,7 +255,7 @@ def checked_writes(core: RedisCore[Any], read: Read, keys: Sequence[str],
             if tries == WRITE_TRIES:
                 left = len(batch) + sum(len(b) for b in todo)
                 raise ConcurrencyError(
-                    f"{core.model.__name__}: other clients changed {batch[0]!r} on each of "
+                    f"{plans.model.__name__}: other clients changed {batch[0]!r} on each of "
                     f"{WRITE_TRIES} tries of this bulk write; {done} entities were written "
                     f"before it, the other {left} found were not. Run it again"
                 ) from exc
@@ -259,8 +267,8 @@ def checked_writes(core: RedisCore[Any], read: Read, keys: Sequence[str],
     return done
 
 
-def still_matching(core: RedisCore[Any], read: Read, keys: Sequence[str],
-                   ready: MutableSet[str]) -> Plan[list[str]]:
+def still_matching(plans: ReadPlans[Any], read: Read, keys: Sequence[str],
+                   facts: ServerFacts) -> Plan[list[str]]:
     """Which of ``keys`` match ``read``'s filter now: the filter searched in Redis among these
     keys only (``FT.SEARCH ... INKEYS``; text search stems, so only Redis can say), then the
     Python check of inexact filters on the documents that search returns. Order and paging do
@@ -271,27 +279,24 @@ def still_matching(core: RedisCore[Any], read: Read, keys: Sequence[str],
         return list(keys)
     if compiled.matches_nothing:
         return []
-    yield from core.ensure_index(ready)
-    if core.query_timeout_ms:
-        yield from core.check_timeout_policy(ready)
+    yield from plans.ensure_index(facts)
+    if plans.query_timeout_ms:
+        yield from plans.check_timeout_policy(facts)
     chunk = len(keys)
     still: list[str] = []
     start = 0
     while start < len(keys):
         part = keys[start:start + chunk]
-        command = ("FT.SEARCH", core.index.name, compiled.query, *compiled.params_args(),
-                   "INKEYS", str(len(part)), *part,
-                   *(("NOCONTENT",) if compiled.exact else ()),
-                   "LIMIT", "0", str(len(part)), "TIMEOUT", str(core.query_timeout_ms),
-                   "DIALECT", "2")
+        command = matching_among(plans.index.name, compiled.query, compiled.params_args(), part,
+                                 not compiled.exact, plans.query_timeout_ms)
         try:
             reply = yield Call(command)
         except RedisCommandError as exc:
             # The server's MAXSEARCHRESULTS is below the batch: ask in parts that fit.
-            allowed = re.search(r"LIMIT exceeds maximum of (\d+)", str(exc))
-            if allowed is None or int(allowed.group(1)) < 1 or int(allowed.group(1)) >= chunk:
+            allowed = search_limit(exc)
+            if allowed is None or allowed < 1 or allowed >= chunk:
                 raise
-            chunk = int(allowed.group(1))
+            chunk = allowed
             continue
         check_complete(search_warnings(reply), command)
         total, rows = search_reply(reply, content=not compiled.exact)
@@ -305,7 +310,7 @@ def still_matching(core: RedisCore[Any], read: Read, keys: Sequence[str],
                 document = None if fields is None else fields.get(DOCUMENT_FIELD)
                 if document is None:
                     continue  # expired meanwhile
-                if not compiled.residual(core.codec.load(key, document)):
+                if not compiled.residual(plans.codec.load(key, document)):
                     continue
             still.append(key)
         start += len(part)
