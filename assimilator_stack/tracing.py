@@ -7,6 +7,8 @@ has set no tracer provider, nothing is traced and an operation costs one check.
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -16,14 +18,21 @@ try:
 except ImportError:  # the otel extra is not installed: tracing stays off
     _otel = None
 
-#: ``isinstance(provider(), OFF)``: no tracer provider is set. Both are C-level or
-#: OpenTelemetry calls, so the drivers check them on every operation without a frame of ours.
-if _otel is not None:
-    provider: Any = _otel.get_tracer_provider
-    OFF: tuple[type, ...] = (_otel.ProxyTracerProvider, _otel.NoOpTracerProvider)
-else:
-    provider = type(None)  # provider() is None
-    OFF = (type(None),)
+#: ``isinstance(provider(), OFF)``: no tracer provider is set. ``provider`` is a C-level
+#: call (the API's global, read without running Python), so the drivers check it on every
+#: operation for about 0.1 µs: ``get_tracer_provider()`` costs several times that (it looks
+#: up an environment variable while no provider is set).
+provider: Any
+OFF: tuple[type, ...]
+if _otel is None:
+    provider, OFF = type(None), (type(None),)  # provider() is None
+elif hasattr(_otel, "_TRACER_PROVIDER") and \
+        "OTEL_PYTHON_TRACER_PROVIDER" not in os.environ:
+    provider = functools.partial(getattr, _otel, "_TRACER_PROVIDER")  # None until set
+    OFF = (type(None), _otel.ProxyTracerProvider, _otel.NoOpTracerProvider)
+else:  # a provider named in the environment: the API loads it on first use
+    provider = _otel.get_tracer_provider
+    OFF = (_otel.ProxyTracerProvider, _otel.NoOpTracerProvider)
 
 Attribute = str | int | float | bool | Sequence[str]
 

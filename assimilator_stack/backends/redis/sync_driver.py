@@ -257,9 +257,10 @@ class SyncSession(Session):
             try:
                 request = plan.send(reply) if error is None else plan.throw(error)
             except StopIteration as stop:
-                if operation is not None and settings.slow_query_ms and \
-                        (time.perf_counter() - started) * 1000 > settings.slow_query_ms:
-                    slow(operation, self.model_name, time.perf_counter() - started)
+                if operation is not None:
+                    elapsed = time.perf_counter() - started
+                    if elapsed * 1000 > settings.slow_query_ms > 0:
+                        slow(operation, self.model_name, elapsed)
                 return stop.value  # type: ignore[no-any-return]
             reply = error = None
             try:
