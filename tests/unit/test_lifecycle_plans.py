@@ -3,12 +3,15 @@ send, in order, and what they make of the replies; the shapes and key counts of 
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 import pytest
 
+from assimilator_stack.backends.redis import uses
 from assimilator_stack.backends.redis.facts import ServerFacts
+from assimilator_stack.backends.redis.index import ensure_index
 from assimilator_stack.backends.redis.lifecycle import Lifecycle
 from assimilator_stack.backends.redis.observe import key_count, shape
 from assimilator_stack.backends.redis.plans import ModelPlans
@@ -178,3 +181,34 @@ def test_shapes_hide_every_user_value() -> None:
 def test_key_counts(args: tuple[Any, ...], keys: int) -> None:
     assert key_count(args) == keys
 
+
+
+# -- the record of an index's use (uses.py) ----------------------------------------------------
+
+
+def test_a_query_records_its_use_at_most_once_per_interval() -> None:
+    spec = ModelPlans(ProductV2).index
+    facts = ServerFacts()
+    facts.index_ready.add(V2)
+    script = Script((("HSET", REGISTRY, V2, ...), 1))
+    script.run(ensure_index(spec, facts, 60))
+    script.run(ensure_index(spec, facts, 60))  # within the interval: nothing sent
+    script.done()
+    stamp = float(script.requests[0].args[3])  # type: ignore[union-attr]
+    assert abs(stamp - time.time()) < 60
+    assert facts.index_uses[V2] > time.monotonic() + 50  # the next one in about a minute
+    facts.index_uses[V2] = time.monotonic()  # a minute later
+    script.add((("HSET", REGISTRY, V2, ...), 1))
+    script.run(ensure_index(spec, facts, 60))
+    script.done()
+
+
+def test_a_refused_record_is_only_logged(caplog: pytest.LogCaptureFixture) -> None:
+    facts = ServerFacts()
+    script = Script((("HSET", REGISTRY, V2, ...),
+                     RedisCommandError("NOPERM this user has no permissions to run 'hset'")))
+    with caplog.at_level(logging.DEBUG, logger="assimilator_stack.index"):
+        script.run(uses.record(facts, f"{PREFIX}:", V2))
+    script.done()
+    assert not uses.due(facts, V2)  # not asked again before the interval
+    assert any("could not record" in r.getMessage() for r in caplog.records)
