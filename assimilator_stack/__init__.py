@@ -13,6 +13,8 @@ from .aio import (
 from .backends.memory.repository import InternalRepository
 from .backends.memory.unit_of_work import InternalUnitOfWork
 from .backends.redis.health import IndexStatus, UnindexedDocument
+from .backends.redis.index_control import AsyncRedisIndex, RedisIndex
+from .backends.redis.lifecycle import IndexState, PruneResult, StaleIndex
 from .backends.redis.sync_repository import RedisRepository
 from .backends.redis.sync_unit_of_work import RedisUnitOfWork
 from .core.hits import Hit
@@ -67,6 +69,7 @@ __all__ = [
     "AsyncInternalRepository",
     "AsyncInternalUnitOfWork",
     "AsyncLazyCommand",
+    "AsyncRedisIndex",
     "AsyncRedisRepository",
     "AsyncRedisUnitOfWork",
     "AsyncRepository",
@@ -82,6 +85,7 @@ __all__ = [
     "FilterSpecification",
     "Hit",
     "IndexNotReadyError",
+    "IndexState",
     "IndexStatus",
     "Indexed",
     "InternalRepository",
@@ -101,8 +105,10 @@ __all__ = [
     "OrderSpecification",
     "PaginateSpecification",
     "PartialResultError",
+    "PruneResult",
     "ReadOnlyEntityError",
     "RedisCommandError",
+    "RedisIndex",
     "RedisModel",
     "RedisRepository",
     "RedisUnitOfWork",
@@ -110,6 +116,7 @@ __all__ = [
     "SearchSpecification",
     "Specification",
     "SpecificationList",
+    "StaleIndex",
     "Sum",
     "Text",
     "UnindexedDocument",

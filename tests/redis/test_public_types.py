@@ -32,10 +32,12 @@ from assimilator_stack import (
     AsyncUnitOfWork,
     Count,
     Hit,
+    IndexState,
     IndexStatus,
     InternalRepository,
     InternalUnitOfWork,
     LazyCommand,
+    PruneResult,
     RedisModel,
     RedisRepository,
     RedisUnitOfWork,
@@ -125,6 +127,9 @@ def redis_face(client: redis.Redis) -> None:
     assert_type(hits[0].score, float | None)
     assert_type(hits[0].highlights, dict[str, str])
     assert isinstance(assert_type(repo.index_status(), IndexStatus), IndexStatus)
+    assert assert_type(repo.index.status(), IndexState).exists
+    assert assert_type(repo.index.migrate(lambda done, total: None), IndexState).aliased
+    assert assert_type(repo.index.prune(idle=60, force=False), PruneResult).dropped == ()
     assert_type(repo.is_modified(saved), bool)
     assert type(assert_type(repo.update(saved, balance=6), Customer)) is Customer
     assert assert_type(repo.update(filter_(name="Ann"), balance=8), int) == 1
@@ -260,6 +265,9 @@ async def async_redis_face(client: redis.asyncio.Redis) -> None:
     hits = assert_type(await repo.hits(filter_(name="Ann")), list[Hit[Customer]])
     assert [type(assert_type(h.entity, Customer)) for h in hits] == [Customer]
     assert isinstance(assert_type(await repo.index_status(), IndexStatus), IndexStatus)
+    assert assert_type(await repo.index.status(), IndexState).exists
+    assert assert_type(await repo.index.migrate(lambda done, total: None), IndexState).aliased
+    assert assert_type(await repo.index.prune(idle=60, force=False), PruneResult).dropped == ()
     assert_type(await repo.is_modified(saved), bool)
     assert type(assert_type(await repo.update(saved, balance=6), Customer)) is Customer
     assert assert_type(await repo.update(filter_(name="Ann"), balance=8), int) == 1

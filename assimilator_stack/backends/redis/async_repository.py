@@ -13,6 +13,7 @@ from ...core.async_repository import AsyncRepository
 from ...core.lazy import AsyncLazyCommand
 from ...core.repository import EntityLike, SpecOf
 from .async_driver import AsyncSession
+from .index_control import AsyncRedisIndex
 from .operations import RedisRepositoryBase
 from .plans import ModelPlans
 
@@ -38,6 +39,7 @@ class AsyncRedisRepository(RedisRepositoryBase[M], AsyncRepository[M]):
 
     session_type = AsyncSession
     lazy_command = AsyncLazyCommand
+    index_face = AsyncRedisIndex
     session: redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
 
     def __init__(self, session: redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster,
@@ -94,6 +96,8 @@ class AsyncRedisRepository(RedisRepositoryBase[M], AsyncRepository[M]):
                        summarize: Iterable[str] | str = (),
                        tags: tuple[str, str] = ("<b>", "</b>")) -> list[Hit[M]]: ...
         async def index_status(self) -> IndexStatus: ...
+        @property
+        def index(self) -> AsyncRedisIndex: ...
         async def save(self, obj: EntityLike[M] = None, **fields: Any) -> M: ...
         @overload
         async def update(self, obj: EntityLike[M] = None, **values: Any) -> M: ...

@@ -206,6 +206,38 @@ def ft_config_get(name: str) -> Args:
     return ("FT.CONFIG", "GET", name)
 
 
+# -- the index lifecycle (lifecycle.py) and the record of indexes in use (uses.py) --------------
+
+
+def ft_list() -> Args:
+    return ("FT._LIST",)
+
+
+def ft_aliasupdate(alias: str, index: str) -> Args:
+    return ("FT.ALIASUPDATE", alias, index)
+
+
+def ft_dropindex(index: str) -> Args:
+    """Never with DD: the documents stay."""
+    return ("FT.DROPINDEX", index)
+
+
+def record_use(registry: str, index: str, unix_time: float) -> Args:
+    return ("HSET", registry, index, f"{unix_time:.3f}")
+
+
+def record_first_use(registry: str, index: str, unix_time: float) -> Args:
+    return ("HSETNX", registry, index, f"{unix_time:.3f}")
+
+
+def forget_use(registry: str, index: str) -> Args:
+    return ("HDEL", registry, index)
+
+
+def read_uses(registry: str) -> Args:
+    return ("HGETALL", registry)
+
+
 def cursor_read(index: str, cursor: int, count: int) -> Args:
     return ("FT.CURSOR", "READ", index, str(cursor), "COUNT", str(count))
 

@@ -66,6 +66,20 @@ class IndexInfo:
     indexing_failures: int  # since the index was created (the server never lowers it)
     last_failure_key: str | None
     last_failure_error: str | None
+    # For the index lifecycle (lifecycle.py): the name (an alias resolves to its index),
+    # what the index covers, and its memory (total_index_memory_sz_mb, in bytes).
+    name: str | None = None
+    key_type: str | None = None
+    prefixes: tuple[str, ...] = ()
+    memory_bytes: int = 0
+
+    @property
+    def share_indexed(self) -> float:
+        """percent_indexed as a number: the share of the keyspace scanned, 0 to 1."""
+        try:
+            return float(self.percent_indexed)
+        except ValueError:
+            return 0.0
 
 
 def index_info(reply: Any) -> IndexInfo:
@@ -75,6 +89,11 @@ def index_info(reply: Any) -> IndexInfo:
     failures = info.get("hash_indexing_failures", errors.get("indexing failures", 0))
     indexing = info.get("indexing", 0)
     percent = info.get("percent_indexed")
+    definition = _pairs(info.get("index_definition"))
+    try:
+        memory = int(float(text(info.get("total_index_memory_sz_mb", 0))) * 1024 * 1024)
+    except ValueError:
+        memory = 0
     return IndexInfo(
         num_docs=int(float(text(info.get("num_docs", 0)))),
         indexing=indexing is not None and text(indexing) not in ("0", "0.0"),
@@ -82,7 +101,28 @@ def index_info(reply: Any) -> IndexInfo:
         indexing_failures=int(float(text(failures))),
         last_failure_key=_named(errors.get("last indexing error key")),
         last_failure_error=_named(errors.get("last indexing error")),
+        name=_named(info.get("index_name")),
+        key_type=_named(definition.get("key_type")),
+        prefixes=tuple(text(p) for p in definition.get("prefixes") or ()),
+        memory_bytes=memory,
     )
+
+
+def index_names(reply: Any) -> list[str]:
+    """``FT._LIST`` -> the index names (aliases are not listed)."""
+    return [text(name) for name in reply]
+
+
+def index_uses(reply: Any) -> dict[str, float]:
+    """``HGETALL`` of the use registry (uses.py) -> index name: Unix time of its last use."""
+    pairs = reply.items() if isinstance(reply, dict) else zip(reply[0::2], reply[1::2])
+    out: dict[str, float] = {}
+    for name, stamp in pairs:
+        try:
+            out[text(name)] = float(text(stamp))
+        except ValueError:
+            continue  # not written by the library
+    return out
 
 
 def _pairs(value: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from ...core.lazy import LazyCommand
 from ...core.repository import EntityLike, Repository, SpecOf
 from ...core.specs import OnlySpecification
 from ...documents.projections import complete, defer_loading, is_read_only
+from .index_control import RedisIndex
 from .operations import RedisRepositoryBase
 from .plans import ModelPlans
 from .sync_driver import SyncSession
@@ -39,6 +40,7 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
 
     session_type = SyncSession
     lazy_command = LazyCommand
+    index_face = RedisIndex
     session: redis.Redis | redis.cluster.RedisCluster
 
     def __init__(self, session: redis.Redis | redis.cluster.RedisCluster, model: type[M],
@@ -109,6 +111,8 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
                  summarize: Iterable[str] | str = (), tags: tuple[str, str] = ("<b>", "</b>")
                  ) -> list[Hit[M]]: ...
         def index_status(self) -> IndexStatus: ...
+        @property
+        def index(self) -> RedisIndex: ...
         @overload
         def update(self, obj: EntityLike[M] = None, **values: Any) -> M: ...
         @overload
