@@ -13,6 +13,8 @@ from .aio import (
 from .backends.memory.repository import InternalRepository
 from .backends.memory.unit_of_work import InternalUnitOfWork
 from .backends.redis.health import IndexStatus, UnindexedDocument
+from .backends.redis.index_control import AsyncRedisIndex, RedisIndex
+from .backends.redis.lifecycle import IndexState, PruneResult, StaleIndex
 from .backends.redis.sync_repository import RedisRepository
 from .backends.redis.sync_unit_of_work import RedisUnitOfWork
 from .core.hits import Hit
@@ -42,8 +44,10 @@ from .core.specs import (
 from .core.unit_of_work import UnitOfWork
 from .exceptions import (
     AlreadyExistsError,
+    ClusterSearchError,
     ConcurrencyError,
     ConnectionFailedError,
+    CrossSlotError,
     DataLayerError,
     IndexNotReadyError,
     InvalidDocumentError,
@@ -69,15 +73,18 @@ __all__ = [
     "AsyncInternalRepository",
     "AsyncInternalUnitOfWork",
     "AsyncLazyCommand",
+    "AsyncRedisIndex",
     "AsyncRedisRepository",
     "AsyncRedisUnitOfWork",
     "AsyncRepository",
     "AsyncUnitOfWork",
     "Avg",
+    "ClusterSearchError",
     "ConcurrencyError",
     "ConnectionFailedError",
     "Count",
     "CountDistinct",
+    "CrossSlotError",
     "DataLayerError",
     "Distance",
     "FilterSpecification",
@@ -86,6 +93,7 @@ __all__ = [
     "GeoRadius",
     "Hit",
     "IndexNotReadyError",
+    "IndexState",
     "IndexStatus",
     "Indexed",
     "InternalRepository",
@@ -106,8 +114,10 @@ __all__ = [
     "OrderSpecification",
     "PaginateSpecification",
     "PartialResultError",
+    "PruneResult",
     "ReadOnlyEntityError",
     "RedisCommandError",
+    "RedisIndex",
     "RedisModel",
     "RedisRepository",
     "RedisUnitOfWork",
@@ -115,6 +125,7 @@ __all__ = [
     "SearchSpecification",
     "Specification",
     "SpecificationList",
+    "StaleIndex",
     "Sum",
     "Text",
     "UnindexedDocument",

@@ -129,3 +129,24 @@ class RedisCommandError(DataLayerError):
     def __init__(self, message: str, command: Any = None) -> None:
         super().__init__(message)
         self.command = command
+
+
+class CrossSlotError(DataLayerError):
+    """Redis Cluster runs a transaction (and its WATCH) over the keys of one hash slot only:
+    this unit of work (or write) holds keys of two slots. Raised before anything of it is
+    written. Keys share a slot when they share a hash tag (``AssimilatorConfig.hash_tag``)."""
+
+    def __init__(self, first: str, first_slot: int, second: str, second_slot: int) -> None:
+        super().__init__(
+            f"Redis Cluster runs a unit of work only over keys of one hash slot: {first!r} is "
+            f"in slot {first_slot}, {second!r} in slot {second_slot}; nothing was written. "
+            "Give entities that change together one hash tag (AssimilatorConfig.hash_tag), "
+            "or change them in separate units of work"
+        )
+        self.keys = (first, second)
+        self.slots = (first_slot, second_slot)
+
+
+class ClusterSearchError(DataLayerError):
+    """The Redis Cluster cannot answer this query: its query engine has no coordinator, so a
+    search would see one shard's documents (or, on this build, none). Nothing was sent."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from copy import copy
 from typing import Any, ClassVar
 
@@ -28,6 +29,10 @@ class AssimilatorConfig:
     autogenerate_id: ClassVar[bool] = True
     # Key namespace: keys are ``f"{key_prefix}:{id}"``. None means the class name.
     key_prefix: ClassVar[str | None] = None
+    # Redis Cluster: a hash tag in the key, so entities of one tag share a hash slot and can
+    # change in one unit of work: a field name ("id": ``Customer:{42}``; another field:
+    # ``Order:{<its value>}:<id>``) or a callable of the entity giving the tag. None: no tag.
+    hash_tag: ClassVar[str | Callable[[Any], Any] | None] = None
 
 
 def new_id() -> str:

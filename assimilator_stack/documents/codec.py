@@ -19,7 +19,7 @@ from ..exceptions import InvalidDocumentError, InvalidEntityError
 from ..fields import binary
 from ..fields.schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
 from ..fields.values import extremes, index_value, split_key, values_at
-from .keys import id_of, key_of
+from .keys import KeyScheme
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -31,6 +31,9 @@ class Codec(Generic[M]):
         self._extras = schema.needs_extras
         # Every entity read is checked to have its key's id (the key is the identity).
         self._key_start = f"{schema.prefix}:"
+        self.keys = KeyScheme(schema.model, schema.prefix)
+        # with a hash tag the key is more than prefix and id (documents/keys.py)
+        self._key_of = None if self.keys.tag is None else self.keys.of_entity
         id_info = schema.model.model_fields["id"]
         self._id_key = id_info.alias or "id"
         # Models that keep unknown keys would keep __idx too: strip it before validating.
@@ -118,14 +121,17 @@ class Codec(Generic[M]):
             return self._load_with_key_id(key, raw)  # the document's id is missing or wrong
         except ValueError as exc:  # not JSON at all (or a bytes field that is not base64)
             raise InvalidDocumentError(key, f"not a JSON document: {exc}") from exc
-        if f"{self._key_start}{entity.id}" != key:  # type: ignore[attr-defined]
+        if self._key_of is not None:
+            if self._key_of(entity) != key:
+                return self._load_with_key_id(key, raw)
+        elif f"{self._key_start}{entity.id}" != key:  # type: ignore[attr-defined]
             return self._load_with_key_id(key, raw)
         return entity
 
     def load_all(self, pairs: Iterable[tuple[str, str | bytes]]) -> list[M]:
         """``[load(key, raw) for key, raw in pairs]``, its common case inlined (this runs per
         row of every page): a document that validates and holds its key's id."""
-        if self._binary or self._strip:
+        if self._binary or self._strip or self._key_of is not None:
             return [self.load(key, raw) for key, raw in pairs]
         validate = self.model.__pydantic_validator__.validate_json
         start = self._key_start
@@ -142,7 +148,7 @@ class Codec(Generic[M]):
         return out
 
     def _load_with_key_id(self, key: str, raw: str | bytes) -> M:
-        key_id = id_of(self.schema.prefix, key)
+        key_id = self.keys.id_in(key)
         try:
             data = binary.load_data(self.model, raw) if self._binary else json.loads(raw)
         except ValueError as exc:
@@ -156,10 +162,11 @@ class Codec(Generic[M]):
         except ValidationError as exc:
             raise _invalid(key, exc) from exc
         read_id: Any = entity.id  # type: ignore[attr-defined]
-        if key_of(self.schema.prefix, read_id) != key:  # e.g. "007" for an int id
+        its_key = self.keys.of_entity(entity)
+        if its_key != key:  # e.g. "007" for an int id
             raise InvalidDocumentError(
                 key, f"the id in the key, {key_id!r}, reads as {read_id!r}, whose key is "
-                f"{key_of(self.schema.prefix, read_id)!r}: an entity read from it could not "
+                f"{its_key!r}: an entity read from it could not "
                 "be saved, refreshed or deleted at its key", ("id",))
         return entity
 

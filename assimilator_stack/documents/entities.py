@@ -17,7 +17,7 @@ from ..fields.schema import schema_of
 from ..model import WRITE_OPTIONS
 from ..query.filters import Condition
 from .codec import Codec
-from .keys import claim_prefix, key_of
+from .keys import KeyScheme, claim_prefix
 from .projections import refuse_read_only
 from .storable import check_entity, unencodable_field
 from .updates import apply_keywords
@@ -35,25 +35,31 @@ class ModelDocuments(Generic[M]):
         claim_prefix(self.schema.prefix, model)
         self.key_prefix = f"{self.schema.prefix}:"
         self.codec: Codec[M] = Codec(self.schema)
+        self.keys: KeyScheme = self.codec.keys  # documents/keys.py (hash tags)
         self._option_fields = tuple(n for n in WRITE_OPTIONS if n in model.model_fields)
         self._validates_assignment = bool(model.model_config.get("validate_assignment"))
 
     # -- keys -------------------------------------------------------------------------------
 
     def key(self, entity_id: Any) -> str:
-        return key_of(self.schema.prefix, entity_id)
+        """The key of the entity with this id (a model whose keys hold a hash tag taken from
+        another field has no such key: its id_keys are None, so this is never asked)."""
+        key = self.keys.of_id(entity_id)
+        if key is None:
+            raise InvalidQueryError(
+                f"{self.model.__name__}: its keys hold a hash tag from another field, so an "
+                "id alone does not give one")
+        return key
 
     def key_of_entity(self, obj: Any) -> str:
-        entity_id = obj.get("id") if isinstance(obj, dict) else getattr(obj, "id", None)
-        if entity_id is None:
-            raise InvalidQueryError(f"{self.model.__name__}: the entity has no id")
-        return self.key(entity_id)
+        return self.keys.of_entity(obj)
 
     def id_keys(self, query: Query) -> list[str] | None:
-        """Keys when the query is a plain lookup by id (read by key, nothing to search)."""
+        """Keys when the query is a plain lookup by id (read by key, nothing to search);
+        None also when the id alone does not give the key (a hash tag from another field)."""
         node = query.filter
-        if not isinstance(node, Condition) or node.field != "id" or query.order \
-                or query.knn is not None or query.distance is not None:
+        if not self.keys.by_id or not isinstance(node, Condition) or node.field != "id" \
+                or query.order or query.knn is not None or query.distance is not None:
             return None
         # None is "no value" (docs/queries.md), and every entity has an id: it matches nothing
         # (it must not become the key "prefix:None").

@@ -11,6 +11,15 @@ installed. Fixtures:
   ``protocol=2``, ``decode_responses=True``); runs ``FLUSHALL`` once before the test.
 * ``async_redis_client_factory`` (function): the same, returning ``redis.asyncio.Redis``.
 
+* ``redis_cluster_url`` (session): ``$REDIS_CLUSTER_URL`` if set (a Redis 8 cluster, whose
+  query engine searches across shards), otherwise a startup node of an embedded cluster of
+  three masters (:class:`~assimilator_stack.testing.cluster.RedisStackCluster`).
+* ``redis_single_master_cluster_url`` (session): an embedded cluster of one master (cluster
+  mode, all slots on one node).
+* ``redis_cluster_client`` (function): a :class:`redis.cluster.RedisCluster` on
+  ``redis_cluster_url``, after ``FLUSHALL`` on every master.
+
+A cluster fixture skips the test, saying why, when the embedded server binaries are missing.
 Every created client is closed after the test.
 
 WARNING: these fixtures run ``FLUSHALL`` (all databases, all RediSearch indexes) on the server
@@ -28,21 +37,30 @@ from typing import Any, Protocol
 import pytest
 import redis
 import redis.asyncio
+import redis.cluster
 
+from assimilator_stack.testing.binaries import ServerNotAvailableError
+from assimilator_stack.testing.cluster import RedisStackCluster
 from assimilator_stack.testing.server import RedisStackServer
 
 __all__ = [
+    "REDIS_CLUSTER_URL_ENV",
     "REDIS_URL_ENV",
     "AsyncRedisClientFactory",
     "RedisClientFactory",
     "async_redis_client_factory",
     "redis_client",
     "redis_client_factory",
+    "redis_cluster_client",
+    "redis_cluster_url",
+    "redis_single_master_cluster_url",
     "redis_stack_url",
 ]
 
 #: Environment variable naming an existing server to use instead of the embedded one.
 REDIS_URL_ENV = "REDIS_URL"
+#: Environment variable naming a node of an existing Redis Cluster (with the coordinator).
+REDIS_CLUSTER_URL_ENV = "REDIS_CLUSTER_URL"
 
 
 class RedisClientFactory(Protocol):
@@ -126,3 +144,44 @@ def async_redis_client_factory(redis_stack_url: str) -> Iterator[AsyncRedisClien
     for client in clients:
         with contextlib.suppress(Exception):
             asyncio.run(client.aclose())
+
+
+def _embedded_cluster(masters: int) -> Iterator[str]:
+    try:
+        cluster = RedisStackCluster(masters=masters).start()
+    except ServerNotAvailableError as exc:
+        pytest.skip("needs the embedded server binaries (the server extra): it starts a "
+                    f"local Redis Cluster ({str(exc).splitlines()[0]})")
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> Iterator[str]:
+    """A node of the Redis Cluster for this session: ``$REDIS_CLUSTER_URL`` when set (its
+    data is flushed by ``redis_cluster_client``), else an embedded cluster of three masters."""
+    url = os.environ.get(REDIS_CLUSTER_URL_ENV)
+    if url:
+        yield url
+        return
+    yield from _embedded_cluster(3)
+
+
+@pytest.fixture(scope="session")
+def redis_single_master_cluster_url() -> Iterator[str]:
+    """A node of an embedded cluster of one master (cluster mode, every slot on it)."""
+    yield from _embedded_cluster(1)
+
+
+@pytest.fixture
+def redis_cluster_client(redis_cluster_url: str) -> Iterator[redis.cluster.RedisCluster]:
+    """A :class:`redis.cluster.RedisCluster` on ``redis_cluster_url``; ``FLUSHALL`` runs on
+    every master first; closed after the test."""
+    client = redis.cluster.RedisCluster.from_url(redis_cluster_url)
+    try:
+        client.flushall(target_nodes=redis.cluster.RedisCluster.PRIMARIES)
+        yield client
+    finally:
+        client.close()

@@ -70,7 +70,9 @@ BAD = f"{PREFIX}:bad"
 
 
 def test_queries_raise_naming_key_and_field(api: str, client: redis.Redis,
-                                            request: pytest.FixtureRequest) -> None:
+                                            request: pytest.FixtureRequest,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="assimilator_stack.index")
     repo = make(api, client, request, index_check_interval=0)
     for i in range(3):
         repo.save(id=f"g{i}", name="same", price=float(i))
@@ -90,6 +92,9 @@ def test_queries_raise_naming_key_and_field(api: str, client: redis.Redis,
         assert err.value.key == BAD and err.value.field == "price"
         assert "'12'" in str(err.value) or '"12"' in str(err.value)
     assert client.execute_command("JSON.GET", BAD) == before
+    # Logged once as well (issue 13: a WARNING for a document that cannot be indexed).
+    warnings = [r.getMessage() for r in caplog.records if r.name == "assimilator_stack.index"]
+    assert len(warnings) == 1 and BAD in warnings[0] and "price" in warnings[0], warnings
     # Fixed by the other program: every query sees it again.
     other_program_writes(client, BAD, {"id": "bad", "name": "same", "price": 12})
     assert repo.count(filter_(name="same")) == 4
@@ -128,10 +133,10 @@ def test_warn_logs_once_and_answers(api: str, client: redis.Redis,
     repo = make(api, client, request, unindexed="warn", index_check_interval=0)
     repo.save(id="ok", name="n")
     other_program_writes(client, BAD, {"id": "bad", "name": 5})
-    with caplog.at_level(logging.WARNING, logger="assimilator_stack"):
+    with caplog.at_level(logging.WARNING, logger="assimilator_stack.index"):
         assert [g.id for g in repo.filter()] == ["ok"]
         assert repo.count() == 1
-    warnings = [r.getMessage() for r in caplog.records if r.name == "assimilator_stack"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "assimilator_stack.index"]
     assert len(warnings) == 1, warnings
     assert BAD in warnings[0] and "'name'" in warnings[0]
 

@@ -17,6 +17,8 @@ from typing import Annotated, Any, ClassVar
 import pytest
 import redis
 import redis.asyncio
+import redis.asyncio.cluster
+import redis.cluster
 from typing_extensions import assert_type
 
 from assimilator_stack import (
@@ -34,11 +36,13 @@ from assimilator_stack import (
     GeoPolygon,
     GeoRadius,
     Hit,
+    IndexState,
     IndexStatus,
     InternalRepository,
     InternalUnitOfWork,
     KnnSpecification,
     LazyCommand,
+    PruneResult,
     RedisModel,
     RedisRepository,
     RedisUnitOfWork,
@@ -130,6 +134,9 @@ def redis_face(client: redis.Redis) -> None:
     assert_type(hits[0].score, float | None)
     assert_type(hits[0].highlights, dict[str, str])
     assert isinstance(assert_type(repo.index_status(), IndexStatus), IndexStatus)
+    assert assert_type(repo.index.status(), IndexState).exists
+    assert assert_type(repo.index.migrate(lambda done, total: None), IndexState).aliased
+    assert assert_type(repo.index.prune(idle=60, force=False), PruneResult).dropped == ()
     assert_type(repo.is_modified(saved), bool)
     assert type(assert_type(repo.update(saved, balance=6), Customer)) is Customer
     assert assert_type(repo.update(filter_(name="Ann"), balance=8), int) == 1
@@ -142,6 +149,26 @@ def redis_face(client: redis.Redis) -> None:
         same.commit()
     assert assert_type(repo.delete(filter_(name="Bob")), int) == 1
     assert assert_type(repo.delete(saved), None) is None
+
+
+def cluster_face(client: redis.cluster.RedisCluster) -> None:
+    """A cluster client gives the same types (what needs no search: by id)."""
+    repo = assert_type(RedisRepository(client, Customer), RedisRepository[Customer])
+    saved = assert_type(repo.save(id="c1", name="Ann"), Customer)
+    assert assert_type(repo.get(filter_(id="c1")), Customer) == saved
+    assert assert_type(repo.filter(filter_(id__in=["c1"])), list[Customer]) == [saved]
+    uow = assert_type(RedisUnitOfWork(repository=repo), RedisUnitOfWork[Customer])
+    with uow:
+        assert_type(uow.repository.save(id="c1", name="Bob"), Customer)
+        uow.commit()
+    assert assert_type(repo.delete(saved), None) is None
+
+
+async def async_cluster_face(client: redis.asyncio.cluster.RedisCluster) -> None:
+    repo = assert_type(AsyncRedisRepository(client, Customer), AsyncRedisRepository[Customer])
+    saved = assert_type(await repo.save(id="c2", name="Ann"), Customer)
+    assert assert_type(await repo.get(filter_(id="c2")), Customer) == saved
+    assert assert_type(await repo.delete(saved), None) is None
 
 
 def twin_face() -> None:
@@ -245,6 +272,9 @@ async def async_redis_face(client: redis.asyncio.Redis) -> None:
     hits = assert_type(await repo.hits(filter_(name="Ann")), list[Hit[Customer]])
     assert [type(assert_type(h.entity, Customer)) for h in hits] == [Customer]
     assert isinstance(assert_type(await repo.index_status(), IndexStatus), IndexStatus)
+    assert assert_type(await repo.index.status(), IndexState).exists
+    assert assert_type(await repo.index.migrate(lambda done, total: None), IndexState).aliased
+    assert assert_type(await repo.index.prune(idle=60, force=False), PruneResult).dropped == ()
     assert_type(await repo.is_modified(saved), bool)
     assert type(assert_type(await repo.update(saved, balance=6), Customer)) is Customer
     assert assert_type(await repo.update(filter_(name="Ann"), balance=8), int) == 1
@@ -318,6 +348,20 @@ def test_async_faces_run_as_typed(redis_client: redis.Redis, redis_stack_url: st
             await client.aclose()
         twin = AsyncInternalRepository(model=Customer)
         await async_abstract_face(twin, AsyncInternalUnitOfWork(repository=twin))
+
+    asyncio.run(main())
+
+
+def test_cluster_faces_run_as_typed(redis_cluster_client: redis.cluster.RedisCluster,
+                                    redis_cluster_url: str) -> None:
+    cluster_face(redis_cluster_client)
+
+    async def main() -> None:
+        client = redis.asyncio.cluster.RedisCluster.from_url(redis_cluster_url)
+        try:
+            await async_cluster_face(client)
+        finally:
+            await client.aclose()
 
     asyncio.run(main())
 

@@ -28,13 +28,15 @@ ROOT = Path(__file__).resolve().parents[2]
 # Modules whose tests start servers of their own (stopped, private settings, the server
 # itself), and one that only needs REDIS_URL.
 OWN_SERVERS = ["tests/redis/test_aio.py", "tests/redis/test_embedded_server.py",
-               "tests/redis/test_ordering_paging.py", "tests/redis/test_count.py"]
+               "tests/redis/test_ordering_paging.py", "tests/redis/test_count.py",
+               "tests/redis/test_cluster.py"]
 
 
 @pytest.mark.slow
 def test_tests_that_need_the_binaries_skip_saying_so(redis_stack_url: str,
                                                      tmp_path: Path) -> None:
     env = dict(os.environ, REDIS_URL=redis_stack_url, PYTHONDONTWRITEBYTECODE="1")
+    env.pop("REDIS_CLUSTER_URL", None)
     # as without the server extra: no binary can be found
     env[REDIS_SERVER_ENV] = str(tmp_path / "no-redis-server")
     env[REDIS_MODULES_ENV] = str(tmp_path / "no-module.so")

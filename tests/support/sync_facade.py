@@ -19,6 +19,7 @@ import redis.asyncio
 
 from assimilator_stack import LazyCommand
 from assimilator_stack.aio import AsyncLazyCommand, AsyncRepository, AsyncUnitOfWork
+from assimilator_stack.backends.redis.index_control import IndexControl
 
 T = TypeVar("T")
 
@@ -83,6 +84,8 @@ class SyncFacade:
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self.inner, name)
+        if isinstance(value, IndexControl):  # repo.index: its methods awaited too
+            return SyncFacade(value, self._bridge)
         if not inspect.ismethod(value):
             return value  # specs, model, session, plans, ...
 

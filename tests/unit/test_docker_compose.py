@@ -78,3 +78,50 @@ def test_dockerfile_runs_the_suite() -> None:
     assert from_lines == ["FROM python:3.11-slim"]
     assert 'pip install -e ".[test]"' in text
     assert '"pytest"' in text
+
+
+CLUSTER_NODES = ["redis-cluster-1", "redis-cluster-2", "redis-cluster-3"]
+
+
+def _shell(service: dict[str, Any]) -> str:
+    """The ``sh -c`` script of a service, as the container gets it ($$ is compose's $)."""
+    command = service["command"]
+    assert command[:2] == ["sh", "-c"]
+    return str(command[2]).replace("$$", "$")
+
+
+def test_cluster_profile_nodes(services: dict[str, Any]) -> None:
+    for name in CLUSTER_NODES:
+        node = services[name]
+        assert node["image"] == "redis:8"
+        assert node["profiles"] == ["cluster"]
+        assert node["hostname"] == name
+        script = _shell(node)
+        assert "--cluster-enabled yes" in script and "--port 6379" in script
+        assert "redis-cli ping" in _healthcheck_command(node)
+
+
+def test_cluster_profile_joins_every_node_then_runs_the_cluster_tests(
+        services: dict[str, Any]) -> None:
+    import shutil
+    import subprocess
+
+    init = services["redis-cluster-init"]
+    assert init["profiles"] == ["cluster"]
+    assert init["depends_on"] == {n: {"condition": "service_healthy"} for n in CLUSTER_NODES}
+    script = _shell(init)
+    assert "redis-cli --cluster create" in script and "--cluster-replicas 0" in script
+    assert all(name in script for name in CLUSTER_NODES)
+    assert "cluster_state:ok" in script
+    sh = shutil.which("sh")
+    if sh is not None:  # the scripts parse as POSIX shell
+        for service in (init, services["redis-cluster-1"]):
+            subprocess.run([sh, "-n", "-c", _shell(service)], check=True)
+    tests = services["tests-cluster"]
+    assert tests["profiles"] == ["cluster"]
+    assert tests["depends_on"] == {
+        "redis-cluster-init": {"condition": "service_completed_successfully"}}
+    url = urlparse(tests["environment"]["REDIS_CLUSTER_URL"])
+    assert (url.scheme, url.hostname, url.port) == ("redis", "redis-cluster-1", 6379)
+    files = [arg for arg in tests["command"] if arg.startswith("tests/")]
+    assert files and all((DOCKER_DIR.parent / f).is_file() for f in files)

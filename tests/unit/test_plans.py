@@ -33,6 +33,7 @@ from assimilator_stack.backends.redis.protocol import (
     Watch,
     WatchFailed,
 )
+from assimilator_stack.backends.redis.uses import registry_key
 from assimilator_stack.exceptions import RedisCommandError
 from tests.support.scripted import SHAPES, Script, Shape, Step
 
@@ -71,10 +72,13 @@ def plans() -> ModelPlans[Part]:
 
 
 def ready_index(plans: ModelPlans[Part], shape: Shape) -> list[Step]:
-    """The first query of a pool: FT.INFO (the index exists and has scanned), then FT.INFO of
-    the health check (no indexing failures)."""
+    """The first query of a pool: FT.INFO (the index exists and has scanned), the record of
+    this process's use of the index (uses.py), then FT.INFO of the health check (no indexing
+    failures)."""
     info = shape.ft_info(plans.index.name, max_doc_id=4)
-    return [Step(("FT.INFO", plans.index.name), info), Step(("FT.INFO", plans.index.name), info)]
+    return [Step(("FT.INFO", plans.index.name), info),
+            Step(("HSET", registry_key(plans.index.key_prefix), plans.index.name, ...), 1),
+            Step(("FT.INFO", plans.index.name), info)]
 
 
 def max_rows(shape: Shape, value: str = "10000") -> Step:

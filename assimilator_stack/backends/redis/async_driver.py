@@ -41,8 +41,8 @@ class AsyncSession(Session):
         # pool, concurrently.
         self._pinned_lock = asyncio.Lock()
 
-    async def run(self, plan: Plan[T]) -> T:
-        return await self.drive(plan)
+    async def run(self, plan: Plan[T], operation: str | None = None) -> T:
+        return await self.drive(plan, operation)
 
     def perform(self, request: Request) -> Any:
         if self._pinned is None and not isinstance(request, (Watch, Release)):

@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import redis.asyncio
+import redis.asyncio.cluster
 from pydantic import BaseModel
 
 from ...core.async_repository import AsyncRepository
 from ...core.lazy import AsyncLazyCommand
 from ...core.repository import EntityLike, SpecOf
 from .async_driver import AsyncSession
+from .index_control import AsyncRedisIndex
 from .operations import RedisRepositoryBase
 from .plans import ModelPlans
 
@@ -37,9 +39,11 @@ class AsyncRedisRepository(RedisRepositoryBase[M], AsyncRepository[M]):
 
     session_type = AsyncSession
     lazy_command = AsyncLazyCommand
-    session: redis.asyncio.Redis
+    index_face = AsyncRedisIndex
+    session: redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
 
-    def __init__(self, session: redis.asyncio.Redis, model: type[M],
+    def __init__(self, session: redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster,
+                 model: type[M],
                  index_timeout: float = 60.0, *, query_timeout_ms: int = 0,
                  unindexed: Literal["raise", "warn"] = "raise",
                  index_check_interval: float = 1.0, redis_wildcards: bool = False,
@@ -92,6 +96,8 @@ class AsyncRedisRepository(RedisRepositoryBase[M], AsyncRepository[M]):
                        summarize: Iterable[str] | str = (),
                        tags: tuple[str, str] = ("<b>", "</b>")) -> list[Hit[M]]: ...
         async def index_status(self) -> IndexStatus: ...
+        @property
+        def index(self) -> AsyncRedisIndex: ...
         async def save(self, obj: EntityLike[M] = None, **fields: Any) -> M: ...
         @overload
         async def update(self, obj: EntityLike[M] = None, **values: Any) -> M: ...

@@ -19,6 +19,7 @@ from ...documents.writes import (
     WriteOp,
 )
 from .protocol import Args
+from .slots import by_slot
 from .sort_keys import SortKey
 
 # -- keys and documents -----------------------------------------------------------------------
@@ -206,6 +207,38 @@ def ft_config_get(name: str) -> Args:
     return ("FT.CONFIG", "GET", name)
 
 
+# -- the index lifecycle (lifecycle.py) and the record of indexes in use (uses.py) --------------
+
+
+def ft_list() -> Args:
+    return ("FT._LIST",)
+
+
+def ft_aliasupdate(alias: str, index: str) -> Args:
+    return ("FT.ALIASUPDATE", alias, index)
+
+
+def ft_dropindex(index: str) -> Args:
+    """Never with DD: the documents stay."""
+    return ("FT.DROPINDEX", index)
+
+
+def record_use(registry: str, index: str, unix_time: float) -> Args:
+    return ("HSET", registry, index, f"{unix_time:.3f}")
+
+
+def record_first_use(registry: str, index: str, unix_time: float) -> Args:
+    return ("HSETNX", registry, index, f"{unix_time:.3f}")
+
+
+def forget_use(registry: str, index: str) -> Args:
+    return ("HDEL", registry, index)
+
+
+def read_uses(registry: str) -> Args:
+    return ("HGETALL", registry)
+
+
 def cursor_read(index: str, cursor: int, count: int) -> Args:
     return ("FT.CURSOR", "READ", index, str(cursor), "COUNT", str(count))
 
@@ -254,3 +287,58 @@ def distance_steps(attribute: str, centre: str, descending: bool, id_attribute: 
             "FILTER", f"@{DISTANCE_FIELD} < {_BEYOND_EARTH}",
             "SORTBY", "4", f"@{DISTANCE_FIELD}", "DESC" if descending else "ASC",
             f"@{id_attribute}", "ASC", "MAX", str(want))
+
+
+# -- Redis Cluster (cluster_driver.py) -------------------------------------------------------
+
+# Commands whose arguments are all keys (JSON.MGET: all but the last, the path): how many
+# arguments at the end are not keys.
+_MULTI_KEY = {"JSON.MGET": 1, "DEL": 0, "EXISTS": 0, "UNLINK": 0, "TOUCH": 0}
+
+# Does the node's query engine search across shards? (replies.search_coordinator)
+COORDINATOR_PROBES: tuple[Args, Args] = (("COMMAND", "LIST", "FILTERBY", "PATTERN", "_FT.*"),
+                                         ("MODULE", "LIST"))
+
+
+def _name(args: Args) -> str:
+    first = args[0]
+    return (first.decode() if isinstance(first, bytes) else str(first)).upper()
+
+
+def is_index_command(args: Args) -> bool:
+    """An FT.* command: on a cluster, it goes to the node whose coordinator answers."""
+    return _name(args).startswith("FT.")
+
+
+def is_keyed(args: Args) -> bool:
+    """A command a cluster client routes by its keys (not FT.*, not INFO)."""
+    return not is_index_command(args) and _name(args) != "INFO"
+
+
+def is_info(args: Args) -> bool:
+    return _name(args) == "INFO"
+
+
+def per_slot(args: Args) -> list[Args] | None:
+    """A multi-key command whose keys span hash slots, as one command per slot, in the order
+    of each slot's first key (None: send it as it is). replies.joined puts the replies back."""
+    tail = _MULTI_KEY.get(_name(args))
+    if tail is None or len(args) - tail <= 2:
+        return None
+    groups = by_slot(list(args[1:len(args) - tail]))
+    if len(groups) == 1:
+        return None
+    return [(args[0], *group, *args[len(args) - tail:]) for group in groups]
+
+
+def transaction(commands: Sequence[Args]) -> list[Args]:
+    """MULTI, ``commands``, EXEC (one packet, slot_transaction.py)."""
+    return [("MULTI",), *commands, ("EXEC",)]
+
+
+def watch(keys: Sequence[str]) -> Args:
+    return ("WATCH", *keys)
+
+
+def unwatch() -> Args:
+    return ("UNWATCH",)

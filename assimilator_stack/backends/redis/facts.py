@@ -25,6 +25,8 @@ class ServerFacts:
     scripts_refused: bool = False
     # Per index, when its indexing failures were last checked and what was seen (health.py).
     health_checks: dict[str, Any] = field(default_factory=dict)
+    # Per index, the monotonic time at which its use is next recorded (uses.py).
+    index_uses: dict[str, float] = field(default_factory=dict)
 
 
 _facts: weakref.WeakKeyDictionary[Any, ServerFacts] = weakref.WeakKeyDictionary()

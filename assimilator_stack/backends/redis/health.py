@@ -17,11 +17,11 @@ the query; at most once a second per pool it costs nothing measurable.
 from __future__ import annotations
 
 import json
-import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ... import logs
 from ...exceptions import InvalidQueryError, RedisCommandError, UnindexedDocumentError
 from ...fields.schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
 from .commands import ft_info, json_get
@@ -29,7 +29,7 @@ from .facts import ServerFacts
 from .protocol import Call, Plan
 from .replies import IndexInfo, index_info
 
-logger = logging.getLogger("assimilator_stack")
+logger = logs.index  # WARNING: documents the index cannot take
 
 
 @dataclass(frozen=True)
@@ -252,7 +252,7 @@ class IndexHealth:
                         "no other. Documents that failed earlier may still be missing from "
                         "queries until they are written again", self.index_name,
                         failures.indexing_failures, failures.last_failure_key)
-                elif bad is not None and self.mode == "warn" and (news or bad != state.bad):
+                elif bad is not None and (news or bad != state.bad):  # once, in both modes
                     logger.warning("%s", UnindexedDocumentError(bad.key, bad.field, bad.reason))
                 state.seen, state.seen_key = failures.indexing_failures, failures.last_failure_key
                 state.bad = bad

@@ -7,8 +7,11 @@ import hashlib
 import time
 from collections.abc import Iterator
 
-from ...exceptions import IndexNotReadyError, RedisCommandError
+from ... import logs
+from ...exceptions import ClusterSearchError, IndexNotReadyError, RedisCommandError
 from ...fields.schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
+from . import uses
+from .building import BuildLog
 from .commands import ft_create, ft_info
 from .facts import ServerFacts
 from .protocol import Call, Pause, Plan
@@ -105,6 +108,8 @@ def ensure_index(
     """Create the index if needed (safe when several processes race) and wait, at most
     ``timeout`` seconds, until it has scanned the keys that existed before it."""
     if spec.name in facts.index_ready:
+        if uses.due(facts, spec.name):  # at most once a minute (uses.py)
+            yield from uses.record(facts, spec.key_prefix, spec.name)
         return
     try:
         info = index_info((yield Call(ft_info(spec.name))))
@@ -114,7 +119,9 @@ def ensure_index(
         yield from create(spec)
         info = index_info((yield Call(ft_info(spec.name))))
     deadline = time.monotonic() + timeout
+    wait = BuildLog(spec.name, "a query")
     while info.indexing:
+        wait.seen(info)
         if time.monotonic() > deadline:
             raise IndexNotReadyError(
                 f"index {spec.name!r} was still indexing existing keys after {timeout}s "
@@ -123,7 +130,9 @@ def ensure_index(
             )
         yield Pause(_POLL_SECONDS)
         info = index_info((yield Call(ft_info(spec.name))))
+    wait.finished(info)
     facts.index_ready.add(spec.name)
+    yield from uses.record(facts, spec.key_prefix, spec.name)
 
 
 def create(spec: IndexSpec) -> Plan[None]:
@@ -131,6 +140,9 @@ def create(spec: IndexSpec) -> Plan[None]:
     FT.CREATE (least privilege: an administrator created the index)."""
     try:
         yield Call(ft_create(spec.name, spec.create_args))
+        logs.index.info("created index %r over the keys %r*", spec.name, spec.key_prefix)
+    except ClusterSearchError:
+        return  # a cluster that cannot search gets no index (its queries are refused)
     except RedisCommandError as exc:
         if "already exists" in str(exc).lower():
             return

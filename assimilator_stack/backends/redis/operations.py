@@ -23,7 +23,9 @@ from ...documents.writes import WriteOp
 from ...exceptions import InvalidQueryError, NotFoundError, UnitOfWorkError
 from ...query.ranking import hit_options
 from . import aggregate as aggregating
+from .cluster_driver import ClusterRouting, session_for
 from .facts import server_facts
+from .index_control import IndexControl
 from .plans import ModelPlans
 from .protocol import Plan, Release
 from .reads import Read
@@ -72,6 +74,7 @@ class RedisRepositoryBase(Generic[M]):
     """
 
     session_type: ClassVar[type[SyncSession] | type[AsyncDriver]]
+    index_face: ClassVar[type[IndexControl]]
     lazy_command: ClassVar[Callable[..., Any]]
     session: Any
     model: type[M]
@@ -85,7 +88,10 @@ class RedisRepositoryBase(Generic[M]):
             model, index_timeout=index_timeout, query_timeout_ms=query_timeout_ms,
             unindexed=unindexed, index_check_interval=index_check_interval,
             redis_wildcards=redis_wildcards)
-        self._session = self.session_type(session, type(self).__name__)
+        self._session = session_for(self.session_type, session, type(self).__name__)
+        # Redis Cluster: a bulk write's transactions hold the keys of one slot each
+        self.plans.per_slot = isinstance(self._session, ClusterRouting)
+        self._session.model_name = model.__name__
         self._facts = server_facts(session)
         # uow.repository: the unit of work's state (writes only inside its block); else None
         self._transaction: Transaction | None = None
@@ -102,18 +108,19 @@ class RedisRepositoryBase(Generic[M]):
         """The unit of work's queue of writes while its block runs, else None."""
         return None if self._transaction is None else self._transaction.pending
 
-    def _run(self, plan: Plan[T]) -> Any:
-        """The plan's value (sync) or a coroutine giving it (async)."""
-        return self._session.run(plan)
+    def _run(self, plan: Plan[T], operation: str | None = None) -> Any:
+        """The plan's value (sync) or a coroutine giving it (async). ``operation`` names the
+        public method (its span, the slow-query warning: observe.py)."""
+        return self._session.run(plan, operation)
 
-    def _run_write(self, plan: Plan[T]) -> Any:
+    def _run_write(self, plan: Plan[T], operation: str) -> Any:
         """A write: inside a unit of work on its session; outside one on a session of its own,
         since tasks and threads may share this repository and a write that WATCHes (an
         only_create / only_update check, a bulk write's re-check) must hold its own
         connection, not share one another write's EXEC ends."""
         if self._queue is not None:
-            return self._session.run(plan)
-        return self._session.sibling().run(plan)
+            return self._session.run(plan, operation)
+        return self._session.sibling().run(plan, operation)
 
     # -- what a unit of work drives ----------------------------------------------------------
 
@@ -124,8 +131,9 @@ class RedisRepositoryBase(Generic[M]):
         return self._run(released(_nothing()))
 
     def _commit(self, ops: list[WriteOp], reads_watched: bool) -> Any:
+        self._session.check_transaction(op.key for op in ops)  # Redis Cluster: one slot
         return self._run(released(
-            self.plans.commit(ops, reads_watched=reads_watched, facts=self._facts)))
+            self.plans.commit(ops, reads_watched=reads_watched, facts=self._facts)), "commit")
 
     # -- plans with the unit-of-work state ----------------------------------------------------
 
@@ -205,7 +213,7 @@ class RedisRepositoryBase(Generic[M]):
         try:
             while not read.done:
                 page = self.plans.read_page(read, self._facts, self._watch)
-                for entity in await self._session.drive(self._reading(page)):
+                for entity in await self._session.drive(self._reading(page), "stream"):
                     yield entity
         finally:
             if not read.done:
@@ -216,12 +224,13 @@ class RedisRepositoryBase(Generic[M]):
     def get(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
             return self.lazy_command(self.get, *specs)
-        return self._run(self._reading(self.plans.get(specs, self._facts, self._watch)))
+        return self._run(self._reading(self.plans.get(specs, self._facts, self._watch)), "get")
 
     def filter(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
             return self.lazy_command(self.filter, *specs)
-        return self._run(self._reading(self.plans.filter(specs, self._facts, self._watch)))
+        return self._run(self._reading(self.plans.filter(specs, self._facts, self._watch)),
+                         "filter")
 
     def hits(self, *specs: Any, highlight: Any = (), summarize: Any = (),
              tags: Any = ("<b>", "</b>")) -> Any:
@@ -231,7 +240,7 @@ class RedisRepositoryBase(Generic[M]):
         options = hit_options(self.plans.schema, highlight, summarize, tags,
                               collect(specs).only)  # checked now
         return self._run(self._reading(self.plans.hits(specs, options, self._facts,
-                                                      self._watch)))
+                                                      self._watch)), "hits")
 
     def stream(self, *specs: Any, batch_size: int = 1000) -> Any:
         """Every match, in the order ``filter`` gives, read ``batch_size`` at a time (memory
@@ -247,26 +256,34 @@ class RedisRepositoryBase(Generic[M]):
     def count(self, *specs: Any, lazy: bool = False) -> Any:
         if lazy:
             return self.lazy_command(self.count, *specs)
-        return self._run(self.plans.count(specs, self._facts))
+        return self._run(self.plans.count(specs, self._facts), "count")
 
     def aggregate(self, *specs: Any, group_by: Any = (), **metrics: Any) -> Any:
         """Rows of group values and metrics over the entities ``specs`` select (see
         docs/queries.md, "Aggregations and suggestions"); checked before anything is sent."""
         aggregation = Aggregation(self.plans.schema, specs, group_by, metrics)
         read = aggregating.selection(self.plans, aggregation)
-        return self._run(aggregating.aggregate(self.plans, aggregation, read, self._facts))
+        return self._run(aggregating.aggregate(self.plans, aggregation, read, self._facts),
+                         "aggregate")
 
     def suggest(self, field: str, prefix: str, *, limit: int = 10) -> Any:
         """Distinct values of the str field ``field`` starting with ``prefix`` (ignoring
         case), most frequent first, ties alphabetical; at most ``limit``."""
         suggestion = Suggestion(self.plans.schema, field, prefix, limit)
         read = aggregating.suggestion_read(self.plans, suggestion)
-        return self._run(aggregating.suggest(self.plans, suggestion, read, self._facts))
+        return self._run(aggregating.suggest(self.plans, suggestion, read, self._facts),
+                         "suggest")
 
     def explain(self, *specs: Any) -> Any:
         """The FT.AGGREGATE (or, for a lookup by id, JSON.MGET) ``filter(*specs)`` sends first,
         as a list of arguments."""
-        return self._run(self.plans.explain(specs, self._facts))
+        return self._run(self.plans.explain(specs, self._facts), "explain")
+
+    @property
+    def index(self) -> Any:
+        """Status, migration and pruning of the model's indexes (``repo.index.status()``,
+        ``.migrate()``, ``.prune()``: README, "Operations")."""
+        return self.index_face(self._run, self.plans, self._facts)
 
     def index_status(self) -> Any:
         """The model's index as the server reports it (an IndexStatus: documents, indexing
@@ -275,7 +292,7 @@ class RedisRepositoryBase(Generic[M]):
         return self._run(self.plans.index_status(self._facts))
 
     def refresh(self, obj: M) -> Any:
-        return self._run(self._refreshing(obj))
+        return self._run(self._refreshing(obj), "refresh")
 
     def is_modified(self, obj: M) -> Any:
         return self._run(self._comparing(obj))
@@ -283,7 +300,7 @@ class RedisRepositoryBase(Generic[M]):
     # -- writes -----------------------------------------------------------------------------
 
     def save(self, obj: Any = None, **fields: Any) -> Any:
-        return self._run_write(self._saving(obj, fields))
+        return self._run_write(self._saving(obj, fields), "save")
 
     def update(self, obj: Any = None, *specs: Any, **values: Any) -> Any:
         """``update(entity)``: store a changed entity (it must exist). ``update(*specs,
@@ -291,13 +308,13 @@ class RedisRepositoryBase(Generic[M]):
         if is_selection(obj) or (obj is None and specs):
             selection = specs if obj is None else (obj, *specs)
             return self._run_write(self._bulk(self.plans.update_matches(
-                selection, values, self._facts, queue=self._watch)))
-        return self._run_write(self._saving(obj, values, force_update=True))
+                selection, values, self._facts, queue=self._watch)), "update")
+        return self._run_write(self._saving(obj, values, force_update=True), "update")
 
     def delete(self, obj: Any = None, *specs: Any) -> Any:
         """``delete(entity)``: delete it. ``delete(*specs)``: delete every match; returns how
         many. ``delete()`` deletes nothing."""
-        return self._run_write(self._deleting(obj, specs))
+        return self._run_write(self._deleting(obj, specs), "delete")
 
 
 def is_selection(obj: Any) -> bool:

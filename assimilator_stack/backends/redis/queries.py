@@ -64,6 +64,8 @@ class QueryPlans(ModelDocuments[M]):
                                   unindexed, index_check_interval)
         self._compiled: dict[Any, CompiledFilter] = {}
         self._sorts: dict[tuple[tuple[str, bool], ...], tuple[SortKey, ...]] = {}
+        # Redis Cluster: each MULTI/EXEC of a bulk write holds keys of one hash slot
+        self.per_slot = False
 
     def compiled_filter(self, query: Query) -> CompiledFilter:
         """``query.filter`` compiled (validated first: InvalidQueryError before any I/O).

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ...documents.keys import id_of
 from ...exceptions import PartialResultError
 from ...query.redisearch import CompiledFilter
 from .commands import ranked_search
@@ -108,10 +107,10 @@ def ranked_keys(plans: ReadPlans[Any], compiled: CompiledFilter, facts: ServerFa
         num = min(total if want is None else max(4 * num, num + 1), total,
                   _MAX_SEARCH_RESULTS)
     id_numeric = plans.schema.id_field.numeric
-    prefix = plans.schema.prefix
+    id_in = plans.keys.id_in
 
     def by_id(key: str) -> Any:
-        entity_id = id_of(prefix, key)
+        entity_id = id_in(key)
         return float(entity_id) if id_numeric else entity_id
 
     found.sort(key=lambda pair: by_id(pair[0]))

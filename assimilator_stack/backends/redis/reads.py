@@ -223,7 +223,9 @@ class ReadPlans(QueryPlans[M]):
         if type(node) is not Condition or node.field != "id" or node.lookup != "eq" \
                 or node.value is None:
             return None
-        return key_of(self.schema.prefix, node.value)  # (self.key's one call less: hot path)
+        if self.keys.tag is None:
+            return key_of(self.schema.prefix, node.value)  # (self.key's one call less)
+        return self.keys.of_id(node.value)  # None: the id alone does not give the key
 
     def filter(self, specs: Sequence[Any], facts: ServerFacts,
                watch: bool) -> Plan[list[Any]]:

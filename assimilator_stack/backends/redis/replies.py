@@ -74,6 +74,20 @@ class IndexInfo:
     indexing_failures: int  # since the index was created (the server never lowers it)
     last_failure_key: str | None
     last_failure_error: str | None
+    # For the index lifecycle (lifecycle.py): the name (an alias resolves to its index),
+    # what the index covers, and its memory (total_index_memory_sz_mb, in bytes).
+    name: str | None = None
+    key_type: str | None = None
+    prefixes: tuple[str, ...] = ()
+    memory_bytes: int = 0
+
+    @property
+    def share_indexed(self) -> float:
+        """percent_indexed as a number: the share of the keyspace scanned, 0 to 1."""
+        try:
+            return float(self.percent_indexed)
+        except ValueError:
+            return 0.0
 
 
 def index_info(reply: Any) -> IndexInfo:
@@ -83,6 +97,11 @@ def index_info(reply: Any) -> IndexInfo:
     failures = info.get("hash_indexing_failures", errors.get("indexing failures", 0))
     indexing = info.get("indexing", 0)
     percent = info.get("percent_indexed")
+    definition = _pairs(info.get("index_definition"))
+    try:
+        memory = int(float(text(info.get("total_index_memory_sz_mb", 0))) * 1024 * 1024)
+    except ValueError:
+        memory = 0
     return IndexInfo(
         num_docs=int(float(text(info.get("num_docs", 0)))),
         indexing=indexing is not None and text(indexing) not in ("0", "0.0"),
@@ -90,7 +109,28 @@ def index_info(reply: Any) -> IndexInfo:
         indexing_failures=int(float(text(failures))),
         last_failure_key=_named(errors.get("last indexing error key")),
         last_failure_error=_named(errors.get("last indexing error")),
+        name=_named(info.get("index_name")),
+        key_type=_named(definition.get("key_type")),
+        prefixes=tuple(text(p) for p in definition.get("prefixes") or ()),
+        memory_bytes=memory,
     )
+
+
+def index_names(reply: Any) -> list[str]:
+    """``FT._LIST`` -> the index names (aliases are not listed)."""
+    return [text(name) for name in reply]
+
+
+def index_uses(reply: Any) -> dict[str, float]:
+    """``HGETALL`` of the use registry (uses.py) -> index name: Unix time of its last use."""
+    pairs = reply.items() if isinstance(reply, dict) else zip(reply[0::2], reply[1::2])
+    out: dict[str, float] = {}
+    for name, stamp in pairs:
+        try:
+            out[text(name)] = float(text(stamp))
+        except ValueError:
+            continue  # not written by the library
+    return out
 
 
 def _pairs(value: Any) -> dict[str, Any]:
@@ -355,3 +395,46 @@ def distance_rows(reply: Any) -> tuple[dict[str, float], list[str]]:
     """The rows of ``distance_steps`` -> ({key: distance in metres}, in order; warnings)."""
     rows, warnings = aggregate_rows(reply)
     return {row_key(r): float(text(row_value(r, DISTANCE_FIELD))) for r in rows}, warnings
+
+
+# -- Redis Cluster (cluster_driver.py) -------------------------------------------------------
+
+# Redis 8's query engine (search module 8.x) holds the coordinator and registers its
+# shard-level _FT.* commands as internal, hidden from COMMAND for user connections
+# (RediSearch src/module.c, CreateCommandWithAcl): there its version tells.
+_COORDINATOR_VERSION = 80000
+
+
+def search_coordinator(listed: Any, modules: Any) -> tuple[bool, int | None]:
+    """(has a coordinator, search module version) from the raw replies of
+    commands.COORDINATOR_PROBES: ``COMMAND LIST FILTERBY PATTERN _FT.*`` (a coordinator that
+    shows its shard commands) and ``MODULE LIST`` (an exception: the user may not run it)."""
+    version = None
+    for entry in () if isinstance(modules, Exception) else modules or ():
+        fields = entry if isinstance(entry, dict) else dict(zip(entry[::2], entry[1::2]))
+        named = {text(k): v for k, v in fields.items()}
+        if text(named.get("name", "")).lower() in ("search", "ft"):
+            version = int(named.get("ver", 0))
+    shows_shard_commands = not isinstance(listed, Exception) and bool(listed)
+    return shows_shard_commands or (version or 0) >= _COORDINATOR_VERSION, version
+
+
+def joined(args: Sequence[Any], parts: Sequence[Sequence[Any]], replies: Sequence[Any]) -> Any:
+    """The reply ``args`` would have had, from the replies of its per-slot ``parts``
+    (commands.per_slot): JSON.MGET's documents in the order asked, else a count."""
+    if text(args[0]).upper() != "JSON.MGET":
+        return sum(int(r) for r in replies)
+    by_key: dict[Any, Any] = {}
+    for part, reply in zip(parts, replies):
+        by_key.update(zip(part[1:-1], reply))
+    return [by_key[key] for key in args[1:-1]]
+
+
+def merged_info(replies: dict[Any, Any]) -> Any:
+    """INFO of every primary as one reply (keys_with_ttl reads it): each node's sections
+    under its name."""
+    if all(isinstance(reply, dict) for reply in replies.values()):
+        return {f"{node}/{name}": section for node, reply in replies.items()
+                for name, section in reply.items()}
+    return b"\r\n".join(r if isinstance(r, bytes) else text(r).encode()
+                        for r in replies.values())

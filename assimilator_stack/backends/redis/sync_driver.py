@@ -19,7 +19,10 @@ from typing import Any, Generic, TypeVar
 
 import redis
 
+from ... import logs, tracing
+from ...settings import settings
 from .errors import map_error
+from .observe import Observation, observing, slow
 from .protocol import Args, Batch, Call, Exec, Pause, Plan, Release, Request, Watch, WatchFailed
 
 T = TypeVar("T")
@@ -45,6 +48,11 @@ class Stepper(Generic[T]):
         self._error: BaseException | None = None
         self.interrupted = False  # a BaseException stopped it mid-request
         self.result: T
+
+    @property
+    def error(self) -> BaseException | None:
+        """The error of the request just performed (thrown into the plan next)."""
+        return self._error
 
     def __iter__(self) -> Iterator[Request]:
         while True:
@@ -103,6 +111,7 @@ class Session:
 
     client_type: type[Any] = object
     _sleep: Callable[[float], Any]
+    model_name = ""  # the repository's model, named in logs and spans
 
     def __init__(self, client: Any, owner: str) -> None:
         if not isinstance(client, self.client_type):
@@ -126,6 +135,14 @@ class Session:
         made._own_state()
         return made
 
+    def _transaction_pipeline(self) -> Any:
+        """A pipeline for WATCH and MULTI/EXEC (redis-py's; the asyncio cluster has its own)."""
+        return self.client.pipeline(transaction=True)
+
+    def check_transaction(self, keys: Iterable[str]) -> None:
+        """Called with the keys of a commit before it is sent: one server takes any keys
+        (a cluster driver checks they share the slot of what is WATCHed)."""
+
     @property
     def watching(self) -> bool:
         """True while a connection holds WATCHed keys (until EXEC or release)."""
@@ -140,13 +157,13 @@ class Session:
             return batch.execute(raise_on_error=False)
         if isinstance(request, Watch):
             if self._pinned is None:
-                self._pinned = self.client.pipeline(transaction=True)
+                self._pinned = self._transaction_pipeline()
             return self._pinned.watch(*request.keys)
         if isinstance(request, Exec):
             if self._watch_lost:
                 self._watch_lost = False
                 raise WatchFailed("the command holding WATCH was interrupted; nothing was sent")
-            pipe = self._pinned if self._pinned is not None else self.client.pipeline(True)
+            pipe = self._pinned if self._pinned is not None else self._transaction_pipeline()
             self._pinned = None
             pipe.multi()
             # execute() gives the connection back (reset) whatever happens
@@ -157,20 +174,32 @@ class Session:
             return self.release()
         raise TypeError(f"unknown request {request!r}")
 
-    async def drive(self, plan: Plan[T]) -> T:
-        """Run ``plan``: perform each request, awaiting the replies that are awaitable."""
+    async def drive(self, plan: Plan[T], operation: str | None = None) -> T:
+        """Run ``plan``: perform each request, awaiting the replies that are awaitable.
+        ``operation``: the repository method it serves (its span, the slow-query check)."""
+        watch = Observation(operation, self.model_name) if observing() else None
+        started = time.perf_counter()
         step = Stepper(plan)
         try:
             for request in step:
+                sent = time.perf_counter()
                 with step.outcome(request):
                     reply = self.perform(request)
                     step.reply = await reply if inspect.isawaitable(reply) else reply
-        except BaseException:
+                if watch is not None:
+                    watch.sent(request, time.perf_counter() - sent, step.error)
+        except BaseException as exc:
+            if watch is not None:
+                watch.finish(None, exc)
             if step.interrupted:
                 released = self.abandon()
                 if inspect.isawaitable(released):
                     await released
             raise
+        if watch is not None:
+            watch.finish(step.result, None)
+        elif operation is not None:
+            slow(operation, self.model_name, time.perf_counter() - started)
         return step.result
 
     def release(self) -> Any:
@@ -221,9 +250,14 @@ class SyncSession(Session):
         finally:
             pool.release(connection)
 
-    def run(self, plan: Plan[T]) -> T:
+    def run(self, plan: Plan[T], operation: str | None = None) -> T:
         """:meth:`Session.drive` written out for sync replies (the same steps, without the
-        coroutine and the per-request context manager: this runs for every call)."""
+        coroutine and the per-request context manager: this runs for every call).
+        ``operation``: the repository method it serves (its span, the slow-query check)."""
+        # Checked without a call into this package (the per-call budget of test_overhead).
+        if logs.commands.isEnabledFor(10) or not isinstance(tracing.provider(), tracing.OFF):
+            return self._run_observed(plan, operation)
+        started = time.perf_counter()
         perform = self._perform
         reply: Any = None
         error: BaseException | None = None
@@ -231,6 +265,10 @@ class SyncSession(Session):
             try:
                 request = plan.send(reply) if error is None else plan.throw(error)
             except StopIteration as stop:
+                if operation is not None:
+                    elapsed = time.perf_counter() - started
+                    if elapsed * 1000 > settings.slow_query_ms > 0:
+                        slow(operation, self.model_name, elapsed)
                 return stop.value  # type: ignore[no-any-return]
             reply = error = None
             try:
@@ -241,6 +279,36 @@ class SyncSession(Session):
                 plan.close()
                 self.abandon()
                 raise
+
+    def _run_observed(self, plan: Plan[T], operation: str | None) -> T:
+        """:meth:`run` with a DEBUG line per command and the operation's span."""
+        watch = Observation(operation, self.model_name)
+        perform = self._perform
+        reply: Any = None
+        error: BaseException | None = None
+        try:
+            while True:
+                try:
+                    request = plan.send(reply) if error is None else plan.throw(error)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    break
+                reply = error = None
+                sent = time.perf_counter()
+                try:
+                    reply = perform(request)
+                except Exception as exc:
+                    error = map_error(exc, getattr(request, "args", None))
+                except BaseException:
+                    plan.close()
+                    self.abandon()
+                    raise
+                watch.sent(request, time.perf_counter() - sent, error)
+        except BaseException as exc:
+            watch.finish(None, exc)
+            raise
+        watch.finish(result, None)
+        return result
 
     def iterate(self, source: AsyncIterator[T]) -> Iterator[T]:
         """``source`` (an async generator written once for both drivers, whose awaits are

@@ -6,12 +6,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import redis
+import redis.cluster
 from pydantic import BaseModel
 
 from ...core.lazy import LazyCommand
 from ...core.repository import EntityLike, Repository, SpecOf
 from ...core.specs import OnlySpecification
 from ...documents.projections import complete, defer_loading, is_read_only
+from .index_control import RedisIndex
 from .operations import RedisRepositoryBase
 from .plans import ModelPlans
 from .sync_driver import SyncSession
@@ -26,7 +28,8 @@ M = TypeVar("M", bound=BaseModel)
 
 class RedisRepository(RedisRepositoryBase[M], Repository[M]):
     """Entities of ``model`` as RedisJSON documents under ``{prefix}:{id}``, over a
-    :class:`redis.Redis` client.
+    :class:`redis.Redis` client or a :class:`redis.cluster.RedisCluster` (README, "Redis
+    Cluster").
 
     Outside a unit of work every write runs at once (atomically); inside one
     (``uow.repository``) writes are queued until ``uow.commit()``. Every method is written
@@ -37,9 +40,11 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
 
     session_type = SyncSession
     lazy_command = LazyCommand
-    session: redis.Redis
+    index_face = RedisIndex
+    session: redis.Redis | redis.cluster.RedisCluster
 
-    def __init__(self, session: redis.Redis, model: type[M], index_timeout: float = 60.0,
+    def __init__(self, session: redis.Redis | redis.cluster.RedisCluster, model: type[M],
+                 index_timeout: float = 60.0,
                  *, query_timeout_ms: int = 0, unindexed: Literal["raise", "warn"] = "raise",
                  index_check_interval: float = 1.0, redis_wildcards: bool = False,
                  plans: ModelPlans[M] | None = None) -> None:
@@ -106,6 +111,8 @@ class RedisRepository(RedisRepositoryBase[M], Repository[M]):
                  summarize: Iterable[str] | str = (), tags: tuple[str, str] = ("<b>", "</b>")
                  ) -> list[Hit[M]]: ...
         def index_status(self) -> IndexStatus: ...
+        @property
+        def index(self) -> RedisIndex: ...
         @overload
         def update(self, obj: EntityLike[M] = None, **values: Any) -> M: ...
         @overload

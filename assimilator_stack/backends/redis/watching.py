@@ -34,6 +34,7 @@ from .replies import (
     search_reply,
     search_warnings,
 )
+from .slots import by_slot
 
 if TYPE_CHECKING:
     from .reads import Read, ReadPlans
@@ -233,7 +234,9 @@ def checked_writes(plans: ReadPlans[Any], read: Read, keys: Sequence[str],
     # Batches still to write, first on top. A batch whose WATCH broke is split in two (under
     # writers at full speed a big batch almost always sees one of its keys touched, a small one
     # rarely); a single key is tried WRITE_TRIES times.
-    todo = [keys[start:start + WRITE_BATCH] for start in range(0, len(keys), WRITE_BATCH)]
+    groups = by_slot(keys) if plans.per_slot else [keys]
+    todo = [group[start:start + WRITE_BATCH] for group in groups
+            for start in range(0, len(group), WRITE_BATCH)]
     todo.reverse()
     tries = 0
     while todo:
