@@ -9,6 +9,7 @@ vectors at known distances), not from the library's own functions.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from typing import Annotated, ClassVar
 
@@ -301,3 +302,17 @@ def test_within_distance(repo: RedisRepository[Shop]) -> None:
     for bad in (([3.0, 0.0], 4), ([3.0, 0.0, 0.0], -1), [3.0, 0.0, 0.0], ([math.nan] * 3, 1)):
         with pytest.raises(InvalidQueryError, match="embedding__within_distance"):
             repo.filter(filter_(embedding__within_distance=bad))
+
+
+@pytest.mark.parametrize("log_values", [False, True])
+def test_debug_lines_of_knn_queries(repo: RedisRepository[Shop], log_values: bool,
+                                    caplog: pytest.LogCaptureFixture,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The query vector is binary (not UTF-8): command lines show it without failing."""
+    from assimilator_stack.settings import settings
+
+    monkeypatch.setattr(settings, "log_values", log_values)
+    with caplog.at_level(logging.DEBUG, logger="assimilator_stack.commands"):
+        assert ids(repo.filter(knn("embedding", [-0.5, 1e-3, 255.75], k=2))) == ["s0", "s1"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "assimilator_stack.commands"]
+    assert any("FT.SEARCH" in m and "embedding" in m for m in lines), lines

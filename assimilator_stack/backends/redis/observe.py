@@ -53,7 +53,7 @@ def shape(args: Args) -> str:
     if not name.startswith("FT.") or len(args) < 2:
         return f"{name} ({key_count(args)} keys)"
     out = [name]
-    rest = [text(a) if isinstance(a, (str, bytes, int, float)) else "?" for a in args[1:]]
+    rest = [_arg(a) for a in args[1:]]
     if name == "FT.CURSOR" and rest:
         out.append(rest.pop(0).upper())  # READ / DEL
     if rest:
@@ -95,9 +95,16 @@ def _commands(request: Request) -> tuple[Args, ...]:
     return ()
 
 
+def _arg(value: Any) -> str:
+    """An argument as text; binary ones (a KNN query vector) are not UTF-8."""
+    if isinstance(value, bytes):
+        return value.decode(errors="backslashreplace")
+    return str(value) if isinstance(value, (str, int, float)) else "?"
+
+
 def _shown(args: Args) -> str:
     if settings.log_values:
-        return " ".join(repr(text(a) if isinstance(a, bytes) else a)[:200] for a in args)
+        return " ".join(repr(_arg(a) if isinstance(a, bytes) else a)[:200] for a in args)
     return shape(args)
 
 
