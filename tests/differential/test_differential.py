@@ -264,6 +264,7 @@ def _view(entities: list[Any], specs: list[Any]) -> list[Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.also_on_cluster
 @settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
