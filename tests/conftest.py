@@ -40,7 +40,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "also_on_cluster: run the test on the test server and once more on the "
         "Redis Cluster of REDIS_CLUSTER_URL (the deployment fixture; skipped without it)")
     config.addinivalue_line(
-        "markers", "cluster: a run on the Redis Cluster of REDIS_CLUSTER_URL (-m cluster)")
+        "markers", "cluster: runs on a Redis Cluster (REDIS_CLUSTER_URL's, or for test_cluster.py "
+        "the embedded one); -m cluster is the compose profile's run")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
