@@ -7,15 +7,17 @@ plain helpers in tests/support/."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 import redis
+import redis.cluster
 from pydantic import BaseModel
 
 from assimilator_stack import RedisRepository, RedisUnitOfWork
 from assimilator_stack.aio import AsyncRedisRepository, AsyncRedisUnitOfWork
+from tests.support.cluster_support import ON_CLUSTER
 from tests.support.helpers import RepoFactory, UowFactory
 from tests.support.sync_facade import LoopBridge, SyncFacade
 
@@ -34,6 +36,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "(the api fixture: make_repo / make_uow give async objects behind a SyncFacade)")
     config.addinivalue_line(
         "markers", "sync_only: in a both_apis module, this test checks the sync API only")
+    config.addinivalue_line(
+        "markers", "also_on_cluster: run the test on the test server and once more on the "
+        "Redis Cluster of REDIS_CLUSTER_URL (the deployment fixture; skipped without it)")
+    config.addinivalue_line(
+        "markers", "cluster: runs on a Redis Cluster (REDIS_CLUSTER_URL's, or for test_cluster.py "
+        "the embedded one); -m cluster is the compose profile's run")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -41,12 +49,40 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if ("api" in metafunc.fixturenames and node.get_closest_marker("both_apis")
             and not node.get_closest_marker("sync_only")):
         metafunc.parametrize("api", ["sync", "async"])
+    if "deployment" in metafunc.fixturenames and node.get_closest_marker("also_on_cluster"):
+        metafunc.parametrize("deployment", ["server", ON_CLUSTER])
 
 
 @pytest.fixture
 def api() -> str:
     """The API make_repo / make_uow build: "sync", or "async" in modules marked both_apis."""
     return "sync"
+
+
+@pytest.fixture
+def deployment() -> str:
+    """Where the test's data lives: "server" (the test server), or "cluster" (the Redis
+    Cluster of REDIS_CLUSTER_URL) in tests marked also_on_cluster."""
+    return "server"
+
+
+@pytest.fixture
+def cluster_client_factory(redis_cluster_url: str
+                           ) -> Iterator[Callable[..., redis.cluster.RedisCluster]]:
+    """``factory(**kwargs)`` -> a RedisCluster on ``redis_cluster_url``; the first call runs
+    FLUSHALL on every primary (a single-node client would flush one shard only)."""
+    made: list[redis.cluster.RedisCluster] = []
+
+    def factory(**kwargs: Any) -> redis.cluster.RedisCluster:
+        client = redis.cluster.RedisCluster.from_url(redis_cluster_url, **kwargs)
+        if not made:
+            client.flushall(target_nodes=redis.cluster.RedisCluster.PRIMARIES)
+        made.append(client)
+        return client
+
+    yield factory
+    for client in made:
+        client.close()
 
 
 @pytest.fixture

@@ -21,6 +21,9 @@ from pydantic import Field
 from assimilator_stack import AssimilatorConfig, RedisModel, RedisRepository, filter_
 from tests.support.query_support import redis_ids
 
+# Query strings reach every shard through the coordinator: escaping is checked there too.
+pytestmark = pytest.mark.also_on_cluster
+
 
 class Esc(RedisModel):
     s: str = ""

@@ -19,6 +19,7 @@ from assimilator_stack import InternalRepository, RedisRepository, filter_
 from assimilator_stack.query.filters import conditions
 from assimilator_stack.query.lookups import LOOKUPS
 from assimilator_stack.testing.pytest_plugin import RedisClientFactory
+from tests.support.cluster_support import is_cluster, shards_holding
 from tests.support.query_models import Address, Color, IntKeyed, Item, Size, Thing
 from tests.support.query_support import compiled, redis_ids, search_keys, twin_ids
 
@@ -300,9 +301,13 @@ def loaded(resp2: redis.Redis) -> tuple[RedisRepository[Thing], InternalReposito
     for entity in DATA:
         repo.save(entity)
         twin.save(entity)
+    if is_cluster(resp2):  # the matrix really reads documents of several shards
+        keys = [repo.plans.key_of_entity(entity) for entity in DATA]
+        assert len(shards_holding(resp2, keys)) >= 2  # type: ignore[arg-type]
     return repo, twin
 
 
+@pytest.mark.also_on_cluster
 @pytest.mark.parametrize("redis_wildcards", [False, True], ids=["python-wildcards",
                                                                  "redis-wildcards"])
 @pytest.mark.parametrize(("spec", "expected"), [(c[1], c[2]) for c in CASES],
@@ -321,6 +326,7 @@ def test_cases_cover_every_lookup() -> None:
     assert set(LOOKUPS) - used == {"within", "within_distance"}
 
 
+@pytest.mark.also_on_cluster
 def test_stemming_is_redis_only(resp2: redis.Redis,
                                 loaded: tuple[RedisRepository[Thing],
                                               InternalRepository[Thing]]) -> None:
@@ -366,6 +372,7 @@ def test_expansion_beyond_the_server_cap_is_still_complete(
 
 
 @pytest.mark.parametrize("redis_wildcards", [False, True])
+@pytest.mark.also_on_cluster
 def test_search_edge_cases(resp2: redis.Redis, redis_wildcards: bool) -> None:
     """Where RediSearch on its own would answer differently, the compiled query still gives
     the documented meaning: repeated words in phrases, stem expansion of query words on
@@ -389,6 +396,7 @@ def test_search_edge_cases(resp2: redis.Redis, redis_wildcards: bool) -> None:
         assert twin_ids(twin, spec) == expected, text
 
 
+@pytest.mark.also_on_cluster
 def test_negated_words_next_to_other_conditions(resp2: redis.Redis) -> None:
     """With several Text() fields, RediSearch 2.10 loses matches of ``-@body:w @age:[..]``
     (a negated single word intersected with anything). The compiled query avoids that form;
@@ -413,6 +421,7 @@ def test_negated_words_next_to_other_conditions(resp2: redis.Redis) -> None:
                 assert redis_ids(resp2, repo, spec) == twin_ids(twin, spec), (w1, w2, spec)
 
 
+@pytest.mark.also_on_cluster
 def test_a_filter_that_matches_nothing_is_a_valid_query(resp2: redis.Redis) -> None:
     """RediSearch has no literal for "nothing" (``-*`` is a syntax error): the compiled query
     must still run and find nothing, for str and for numeric ids."""

@@ -36,6 +36,8 @@ from assimilator_stack.aio import AsyncRedisRepository, AsyncRedisUnitOfWork
 from assimilator_stack.backends.redis.slots import slot_of
 from tests.support.concurrency_support import run_processes
 
+pytestmark = pytest.mark.cluster  # -m cluster: the compose profile's run
+
 coordinator = pytest.mark.skipif(
     bool(os.environ.get("REDIS_CLUSTER_URL")),
     reason="REDIS_CLUSTER_URL's cluster has a coordinator: its searches are tested in "

@@ -1,7 +1,9 @@
 """Queries across shards, on a Redis 8 cluster whose query engine has the coordinator
 (REDIS_CLUSTER_URL; ``docker compose -f docker/compose.yaml --profile cluster run --rm
 tests-cluster``). The embedded cluster's modules have no coordinator: there these searches are
-refused (test_cluster.py), so this module skips without REDIS_CLUSTER_URL."""
+refused (test_cluster.py), so this module skips without REDIS_CLUSTER_URL. The rest of the query
+suite runs there too: the tests marked also_on_cluster, and ``where="cluster"`` ones
+(``-m cluster`` selects them all, see README)."""
 
 from __future__ import annotations
 
@@ -18,11 +20,10 @@ from assimilator_stack import (
     order,
     paginate,
 )
+from tests.support.cluster_support import CLUSTER_URL_ENV, NEEDS_CLUSTER
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("REDIS_CLUSTER_URL"),
-    reason="needs REDIS_CLUSTER_URL: a Redis 8 cluster whose query engine searches across "
-    "shards (docker compose --profile cluster, see README)")
+pytestmark = [pytest.mark.cluster,
+              pytest.mark.skipif(not os.environ.get(CLUSTER_URL_ENV), reason=NEEDS_CLUSTER)]
 
 
 class Shipment(RedisModel):

@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar
 
 import pytest
 import redis
+import redis.cluster
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import Field
@@ -38,6 +39,7 @@ from assimilator_stack.backends.redis.keyset import representable, string_litera
 from assimilator_stack.fields.schema import schema_of
 from assimilator_stack.query.python import ordered
 from assimilator_stack.testing import RedisStackServer
+from tests.support.cluster_support import ON_CLUSTER
 from tests.support.execution_support import load, private_server, recording_client
 from tests.support.query_models import Address, Color, Item, Size, Thing
 
@@ -64,6 +66,18 @@ def tiny(tiny_server: RedisStackServer) -> Iterator[redis.Redis]:
     client.close()
 
 
+# The shared test server, the private one (MAXAGGREGATERESULTS 7), and the Redis Cluster of
+# REDIS_CLUSTER_URL (skipped without it): ordered reads mean the same on all three.
+WHERE = ["shared", "tiny", ON_CLUSTER]
+
+
+def client_at(where: str, request: pytest.FixtureRequest) -> redis.Redis:
+    """A flushed client of ``where`` (looked up lazily: a cluster run needs no test server)."""
+    if where == "cluster":
+        return request.getfixturevalue("cluster_client_factory")()
+    return request.getfixturevalue("redis_client" if where == "shared" else "tiny")
+
+
 def ids(entities: list[Any]) -> list[Any]:
     return [e.id for e in entities]
 
@@ -88,10 +102,10 @@ def plain_things() -> list[Thing]:
     ]
 
 
-@pytest.mark.parametrize("where", ["shared", "tiny"])
-def test_missing_values_come_last_in_both_directions(where: str, redis_client: redis.Redis,
-                                                     tiny: redis.Redis) -> None:
-    client = redis_client if where == "shared" else tiny
+@pytest.mark.parametrize("where", WHERE)
+def test_missing_values_come_last_in_both_directions(where: str,
+                                                     request: pytest.FixtureRequest) -> None:
+    client = client_at(where, request)
     repo = RedisRepository(client, Thing)
     for thing in plain_things():
         repo.save(thing)
@@ -100,9 +114,9 @@ def test_missing_values_come_last_in_both_directions(where: str, redis_client: r
     assert ids(repo.filter(order("-rank"))) == ["a", "d", "c", "f", "b", "e"]
 
 
-@pytest.mark.parametrize("where", ["shared", "tiny"])
-def test_several_keys_then_id(where: str, redis_client: redis.Redis, tiny: redis.Redis) -> None:
-    client = redis_client if where == "shared" else tiny
+@pytest.mark.parametrize("where", WHERE)
+def test_several_keys_then_id(where: str, request: pytest.FixtureRequest) -> None:
+    client = client_at(where, request)
     repo = RedisRepository(client, Thing)
     things = plain_things()
     for thing in things:
@@ -205,16 +219,29 @@ _keys = st.lists(st.sampled_from(SORTABLE), min_size=1, max_size=3).flatmap(
     lambda names: st.tuples(*[st.sampled_from([n, "-" + n]) for n in names]))
 
 
+def fresh_client(where: str, request: pytest.FixtureRequest) -> Any:
+    """A new client of ``where`` ("tiny" or "cluster") on emptied servers: each example starts
+    from nothing (FLUSHALL drops the index too; a new client learns that afresh)."""
+    if where == "cluster":
+        url = request.getfixturevalue("redis_cluster_url")
+        cluster = redis.cluster.RedisCluster.from_url(url)
+        cluster.flushall(target_nodes=redis.cluster.RedisCluster.PRIMARIES)
+        return cluster
+    client = request.getfixturevalue("tiny_server").client()
+    client.flushall()
+    return client
+
+
 @pytest.mark.slow
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.data_too_large])
+@pytest.mark.parametrize("where", ["tiny", ON_CLUSTER])
+@settings(max_examples=60, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
 @given(data=things(), keys=_keys, page=st.tuples(st.integers(0, 30), st.integers(0, 12)))
-def test_order_and_pages_mean_what_the_docs_say(tiny_server: RedisStackServer,
+def test_order_and_pages_mean_what_the_docs_say(where: str, request: pytest.FixtureRequest,
                                                 data: list[Thing], keys: tuple[str, ...],
                                                 page: tuple[int, int]) -> None:
-    client = tiny_server.client()
+    client = fresh_client(where, request)
     try:
-        client.flushall()
         repo = RedisRepository(client, Thing)
         load(client, data)
         want = meaning(data, *keys)
@@ -231,10 +258,10 @@ def test_order_and_pages_mean_what_the_docs_say(tiny_server: RedisStackServer,
 # -- pages ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("where", ["shared", "tiny"])
+@pytest.mark.parametrize("where", WHERE)
 def test_pages_never_repeat_or_skip_while_entities_are_rewritten(
-        where: str, redis_client: redis.Redis, tiny: redis.Redis) -> None:
-    client = redis_client if where == "shared" else tiny
+        where: str, request: pytest.FixtureRequest) -> None:
+    client = client_at(where, request)
     repo = RedisRepository(client, Thing)
     rng = random.Random(7)
     things = [Thing(id=f"p{i:02d}", age=i % 3, name=rng.choice("xyz")) for i in range(40)]

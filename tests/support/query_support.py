@@ -11,8 +11,10 @@ import redis
 from pydantic import BaseModel
 
 from assimilator_stack import InternalRepository, RedisRepository
+from assimilator_stack.backends.redis.cluster_driver import session_for
 from assimilator_stack.backends.redis.facts import ServerFacts
 from assimilator_stack.backends.redis.index import ensure_index
+from assimilator_stack.backends.redis.protocol import Call
 from assimilator_stack.backends.redis.sync_driver import SyncSession
 from assimilator_stack.core.specs import Query, collect
 from assimilator_stack.query.redisearch import CompiledFilter, compile_filter
@@ -27,13 +29,16 @@ def compiled(repo: RedisRepository[Any], *specs: Any, redis_wildcards: bool = Fa
 
 def search_keys(client: redis.Redis, repo: RedisRepository[Any], query: CompiledFilter
                 ) -> list[str]:
-    """Keys FT.SEARCH returns for a compiled filter (the index is made first)."""
+    """Keys FT.SEARCH returns for a compiled filter (the index is made first). Sent through
+    the repository's driver, so that on a cluster it goes where the library sends searches
+    (a coordinator node) and is refused where the library refuses them."""
     ready = _ready.setdefault(client, ServerFacts())
-    SyncSession(client).run(ensure_index(repo.plans.index, ready, 10.0))
-    reply = client.execute_command(
+    session = session_for(SyncSession, client, "tests")
+    session.run(ensure_index(repo.plans.index, ready, 10.0))
+    reply = session.perform(Call((
         "FT.SEARCH", repo.plans.index.name, query.query, *query.params_args(),
         "NOCONTENT", "LIMIT", "0", "10000", "DIALECT", "2",
-    )
+    )))
     if isinstance(reply, dict):  # RESP3
         return [text(r["id"]) for r in reply["results"]]
     return [text(k) for k in reply[1:]]

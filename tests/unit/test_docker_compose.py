@@ -123,5 +123,10 @@ def test_cluster_profile_joins_every_node_then_runs_the_cluster_tests(
         "redis-cluster-init": {"condition": "service_completed_successfully"}}
     url = urlparse(tests["environment"]["REDIS_CLUSTER_URL"])
     assert (url.scheme, url.hostname, url.port) == ("redis", "redis-cluster-1", 6379)
-    files = [arg for arg in tests["command"] if arg.startswith("tests/")]
-    assert files and all((DOCKER_DIR.parent / f).is_file() for f in files)
+    command = tests["command"]
+    paths = [arg for arg in command if arg.startswith("tests/")]
+    assert paths and all((DOCKER_DIR.parent / p).exists() for p in paths)
+    # the cluster runs alone (the others would need a single server the container lacks)
+    pytest_args = command[command.index("pytest") + 1:]
+    assert pytest_args[pytest_args.index("-m") + 1] == "cluster"
+    assert {"tests/redis", "tests/differential"} <= set(paths)  # the query suite's tiers
