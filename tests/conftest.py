@@ -7,6 +7,7 @@ plain helpers in tests/support/."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -17,7 +18,7 @@ from pydantic import BaseModel
 
 from assimilator_stack import RedisRepository, RedisUnitOfWork
 from assimilator_stack.aio import AsyncRedisRepository, AsyncRedisUnitOfWork
-from tests.support.cluster_support import ON_CLUSTER
+from tests.support.cluster_support import CLUSTER_URL_ENV, NEEDS_CLUSTER, ON_CLUSTER
 from tests.support.helpers import RepoFactory, UowFactory
 from tests.support.sync_facade import LoopBridge, SyncFacade
 
@@ -51,6 +52,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("api", ["sync", "async"])
     if "deployment" in metafunc.fixturenames and node.get_closest_marker("also_on_cluster"):
         metafunc.parametrize("deployment", ["server", ON_CLUSTER])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without REDIS_CLUSTER_URL the cluster runs of the query suite are deselected, not
+    skipped one by one (hundreds of skips would hide the few that matter); the header says
+    how to run them."""
+    if os.environ.get(CLUSTER_URL_ENV):
+        return
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        on_cluster = params.get("deployment") == "cluster" or params.get("where") == "cluster"
+        (dropped if on_cluster else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if os.environ.get(CLUSTER_URL_ENV):
+        return f"query suite also on the Redis Cluster of {CLUSTER_URL_ENV}"
+    return f"query suite on one server only (the cluster runs are deselected: {NEEDS_CLUSTER})"
 
 
 @pytest.fixture
