@@ -12,6 +12,7 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assimilator_stack.backends.redis import sync_driver
 from assimilator_stack.backends.redis.errors import map_error
 from assimilator_stack.backends.redis.protocol import Batch, Call
 from assimilator_stack.backends.redis.sync_driver import SyncSession
@@ -50,7 +51,9 @@ def test_arguments_reach_the_server_as_redis_py_sends_them(client: redis.Redis,
 
 
 def test_a_command_name_of_two_words_and_non_default_encodings(
-        redis_stack_url: str) -> None:
+        client: redis.Redis, redis_stack_url: str) -> None:
+    # packed for a UTF-8 client first (and kept): a latin-1 client still sends latin-1
+    assert _run(SyncSession(client), Call(("ECHO", "é"))) == "é".encode()
     latin = redis.Redis.from_url(redis_stack_url, encoding="latin-1")
     try:
         session = SyncSession(latin)
@@ -78,3 +81,15 @@ def test_an_error_reply_and_a_refused_argument_read_as_through_redis_py(
     assert "bool" in str(refused.value)
     # the connection is usable afterwards
     assert _run(session, Call(("PING",))) in (True, b"PONG", "PONG")
+
+
+def test_the_packed_arguments_kept_are_bounded(client: redis.Redis) -> None:
+    session = SyncSession(client)
+    values = [f"v{n}" for n in range(sync_driver._PIECES_KEPT + 10)]
+    for start in range(0, len(values), 100):
+        assert _run(session, Batch(tuple(("ECHO", v) for v in values[start:start + 100]))) \
+            == [v.encode() for v in values[start:start + 100]]
+    assert 0 < len(sync_driver._PIECES) <= sync_driver._PIECES_KEPT
+    long = "x" * (sync_driver._PIECE_CHARS + 1)
+    assert _run(session, Call(("ECHO", long))) == long.encode()
+    assert long not in sync_driver._PIECES

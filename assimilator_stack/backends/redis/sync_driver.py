@@ -339,6 +339,14 @@ class SyncSession(Session):
                 run_now(closing())
 
 
+# Short str arguments as packed (UTF-8, the same for every client that packs them here): a
+# command's words, index name, query string and sort steps repeat from call to call. Bounded:
+# emptied when full (user values churn through it too).
+_PIECES: dict[str, bytes] = {}
+_PIECES_KEPT = 1024
+_PIECE_CHARS = 64
+
+
 def _exchange(connection: Any, commands: tuple[Args, ...], pack: bool) -> list[Any]:
     """Send ``commands`` at once, read their replies (an error reply in its place, as a
     pipeline gives it). ``pack``: packed here, not by ``connection.pack_commands``, in a
@@ -357,8 +365,19 @@ def _exchange(connection: Any, commands: tuple[Args, ...], pack: bool) -> list[A
                 args = (*first.split(), *args[1:])
             parts.append(b"*%d\r\n" % len(args))
             for arg in args:
-                data = arg.encode() if plain and type(arg) is str else encode(arg)
-                parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+                if plain and type(arg) is str:
+                    piece = _PIECES.get(arg)
+                    if piece is None:
+                        data = arg.encode()
+                        piece = b"$%d\r\n%s\r\n" % (len(data), data)
+                        if len(arg) <= _PIECE_CHARS:
+                            if len(_PIECES) >= _PIECES_KEPT:
+                                _PIECES.clear()
+                            _PIECES[arg] = piece
+                    parts.append(piece)
+                else:
+                    data = encode(arg)
+                    parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
         connection.send_packed_command([b"".join(parts)])
     else:
         connection.send_packed_command(connection.pack_commands(commands))
