@@ -21,7 +21,7 @@ import pytest
 import redis
 
 from assimilator_stack.backends.redis.protocol import Call, Request
-from assimilator_stack.backends.redis.sync_driver import Session
+from assimilator_stack.backends.redis.sync_driver import Session, SyncSession
 
 
 def run_processes(target: Callable[..., Any], args: list[tuple[Any, ...]],
@@ -71,30 +71,44 @@ def after_search(*actions: Callable[[], None]) -> Iterator[list[int]]:
     plan does next (WATCH, JSON.MGET, MULTI/EXEC). Works for both drivers; yields a list whose
     length says how many actions ran."""
     fired: list[int] = []
-    original = Session.perform
+    # Where a request is performed: Session.perform (both drivers), and the sync driver's
+    # own entry, which sends a plain command itself. Only the outermost of them acts.
+    hooked = [(Session, "perform"), (SyncSession, "_perform")]
+    originals = [getattr(cls, name) for cls, name in hooked]
+    depth = [0]
 
-    def perform(self: Session, request: Request) -> Any:
-        reply = original(self, request)
-        if not (isinstance(request, Call) and request.args[0] in ("FT.AGGREGATE", "FT.SEARCH")
-                and len(fired) < len(actions)):
+    def wrapped(original: Callable[[Session, Request], Any]) -> Callable[[Session, Request], Any]:
+        def perform(self: Session, request: Request) -> Any:
+            depth[0] += 1
+            try:
+                reply = original(self, request)
+            finally:
+                depth[0] -= 1
+            if depth[0] or not (isinstance(request, Call)
+                                and request.args[0] in ("FT.AGGREGATE", "FT.SEARCH")
+                                and len(fired) < len(actions)):
+                return reply
+            action = actions[len(fired)]
+            fired.append(1)
+            if inspect.isawaitable(reply):
+                async def then() -> Any:
+                    value = await reply
+                    action()
+                    return value
+
+                return then()
+            action()
             return reply
-        action = actions[len(fired)]
-        fired.append(1)
-        if inspect.isawaitable(reply):
-            async def then() -> Any:
-                value = await reply
-                action()
-                return value
 
-            return then()
-        action()
-        return reply
+        return perform
 
-    Session.perform = perform  # type: ignore[method-assign]
+    for (cls, name), original in zip(hooked, originals):
+        setattr(cls, name, wrapped(original))
     try:
         yield fired
     finally:
-        Session.perform = original  # type: ignore[method-assign]
+        for (cls, name), original in zip(hooked, originals):
+            setattr(cls, name, original)
 
 
 # -- other programs writing while a test reads ----------------------------------------------

@@ -139,9 +139,11 @@ class OrderedScan:
                 self.done = True
             consumed = skip + len(rows)
             kept = [r for r in rows if row_key(r) not in self.tail] if self.tail else rows
-            if self.seen is not None and (self.seen or not self.done):
+            last = self.done or (self.remaining is not None and len(kept) >= self.remaining)
+            if self.seen is not None and (self.seen or not last):
                 # an entity moved past the anchor is read again (one query never repeats a
-                # key: a first page that ends the scan has nothing to check)
+                # key: a first page that ends the scan, or fills its limit, has nothing to
+                # check and no page after it to check against it)
                 kept = [r for r in kept if not _repeated(self.seen, r)]
             if self.remaining is not None:
                 kept = kept[:self.remaining]
