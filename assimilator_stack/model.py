@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined, SchemaValidator
+from pydantic_core import PydanticUndefined
 
 from .exceptions import InvalidEntityError
 
@@ -95,7 +95,6 @@ class RedisModel(BaseModel):
                 {"__module__": own.__module__, "__qualname__": own.__qualname__},
             )
         cls._configure_id()
-        _without_id_check(cls)
 
     @classmethod
     def _configure_id(cls) -> None:
@@ -154,51 +153,3 @@ class RedisModel(BaseModel):
                       or info.data.get("expire_in_px") is not None):
             raise ValueError("keep_ttl cannot be combined with expire_in / expire_in_px")
         return value
-
-
-
-def read_validator(model: type[BaseModel]) -> SchemaValidator:
-    """The validator of documents read back: the model's own, without RedisModel's ``id``
-    before-validator (a Python call per document, ~0.13 µs). A stored document has its id;
-    one without (or with null) fails here, and the caller then reads it with the model's own
-    validator, as before. Made when the class was (see ``_without_id_check``); for any other
-    model, or after the model was rebuilt, the model's own validator."""
-    made = model.__dict__.get("__assimilator_read__")
-    if made is not None and made[0] is model.__dict__.get("__pydantic_core_schema__"):
-        return made[1]  # type: ignore[no-any-return]
-    return model.__pydantic_validator__  # type: ignore[return-value]
-
-
-def _without_id_check(cls: type[RedisModel]) -> None:
-    """Keep, on a RedisModel class being created, a validator of its schema without the
-    ``_id_given`` before-validator. Any other shape (a subclass's own ``id`` validators, a
-    model with definitions, a pydantic plugin, an incomplete model) gets none."""
-    own: Any = cls.__dict__.get("__pydantic_validator__")
-    schema: Any = cls.__dict__.get("__pydantic_core_schema__")
-    if type(own) is not SchemaValidator or not cls.__dict__.get("__pydantic_complete__"):
-        return
-    try:
-        fields = schema["schema"]["fields"]
-        default = fields["id"]["schema"]
-        before = default["schema"]
-        given = before["type"] == "function-before" and getattr(
-            before["function"]["function"], "__func__", None) is _ID_GIVEN
-    except (KeyError, TypeError):
-        return
-    if schema["type"] != "model" or default["type"] != "default" or not given:
-        return
-    # Copies along the path to the id field only; everything else is the model's schema.
-    read_id = {**fields["id"], "schema": {**default, "schema": before["schema"]}}
-    read_schema = {**schema, "schema": {**schema["schema"], "fields": {**fields, "id": read_id}}}
-    # pydantic-core reuses a complete class's own validator for its "model" schema (a
-    # "prebuilt" one, which would keep the check): for this build only, the class being
-    # created (not yet seen by anyone else) reads as incomplete.
-    cls.__pydantic_complete__ = False
-    try:
-        made = SchemaValidator(read_schema, schema.get("config"))
-    finally:
-        cls.__pydantic_complete__ = True
-    cls.__assimilator_read__ = (schema, made)  # type: ignore[attr-defined]
-
-
-_ID_GIVEN = RedisModel.__dict__["_id_given"].__func__

@@ -19,7 +19,6 @@ from ..exceptions import InvalidDocumentError, InvalidEntityError
 from ..fields import binary
 from ..fields.schema import INDEX_EXTRAS_KEY, NULLS_ATTRIBUTE, FieldSchema, ModelSchema
 from ..fields.values import extremes, index_value, split_key, values_at
-from ..model import read_validator
 from .keys import KeyScheme
 
 M = TypeVar("M", bound=BaseModel)
@@ -39,7 +38,6 @@ class Codec(Generic[M]):
         self._id_key = id_info.alias or "id"
         # Models that keep unknown keys would keep __idx too: strip it before validating.
         self._strip = schema.model.model_config.get("extra") in ("allow", "forbid")
-        self._reader: Callable[[str | bytes], M] | None = None
         # bytes fields are stored as base64 text (binary.py); other models take the fast path.
         self._binary = binary.encoder(schema.model) is not None
         # Only fields that feed __idx, with their settings read once (this runs per save).
@@ -115,8 +113,8 @@ class Codec(Generic[M]):
                 entity = self.model.model_validate(data)
             else:
                 # model_validate_json without its Python wrapper (a fifth of the time of a
-                # small document): the model's validator (read_validator), default options.
-                entity = self._read_json()(raw)
+                # small document): the same validator, with the same (default) options.
+                entity = self.model.__pydantic_validator__.validate_json(raw)
         except ValidationError as exc:
             if not any(err["loc"][:1] == (self._id_key,) for err in exc.errors()):
                 raise _invalid(key, exc) from exc
@@ -135,7 +133,7 @@ class Codec(Generic[M]):
         row of every page): a document that validates and holds its key's id."""
         if self._binary or self._strip or self._key_of is not None:
             return [self.load(key, raw) for key, raw in pairs]
-        validate: Callable[[str | bytes], Any] = self._read_json()
+        validate = self.model.__pydantic_validator__.validate_json
         start = self._key_start
         out: list[M] = []
         for key, raw in pairs:
@@ -148,13 +146,6 @@ class Codec(Generic[M]):
                     entity = self._load_with_key_id(key, raw)
             out.append(entity)
         return out
-
-    def _read_json(self) -> Callable[[str | bytes], M]:
-        """``validate_json`` of :func:`read_validator` (made on first read: the model may
-        have been completed after this codec was made)."""
-        if self._reader is None:
-            self._reader = read_validator(self.model).validate_json
-        return self._reader
 
     def _load_with_key_id(self, key: str, raw: str | bytes) -> M:
         key_id = self.keys.id_in(key)
