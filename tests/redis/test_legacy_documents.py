@@ -168,3 +168,13 @@ def test_a_key_whose_id_does_not_fit_the_id_type(store: Store, key_id: str, word
     store.put(f"IntLegacy:{key_id}", {"name": "odd"})
     with pytest.raises(InvalidDocumentError, match=words):
         repo.get(filter_(name="odd"))
+
+
+@pytest.mark.parametrize("model", [LegacyModel, StrictLegacy], ids=["autogenerate", "strict"])
+def test_a_null_id_comes_from_the_key(store: Store, model: type[RedisModel]) -> None:
+    prefix = model.AssimilatorConfig.key_prefix
+    store.put(f"{prefix}:n1", {"id": None, "name": "nulled"})
+    store.put(f"{prefix}:n2", {"id": None, "name": "nulled"})
+    repo = store.repo(model)
+    assert sorted(e.id for e in repo.filter(filter_(name="nulled"))) == ["n1", "n2"]
+    assert repo.get(filter_(id="n1")).id == "n1"
