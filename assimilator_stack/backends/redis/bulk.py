@@ -50,14 +50,7 @@ class BulkPlans(ReadPlans[M]):
         compiled = read.compiled
         near = read.query.knn is not None or read.query.distance is not None
         if read.keys is not None or near or (compiled is not None and not compiled.exact):
-            found: list[Any] = []
-            try:
-                while (page := (yield from self.read_page(read, facts, watch))) or \
-                        not read.done:
-                    found += page
-            finally:
-                if not read.done:
-                    yield from self.close_read(read)
+            found = yield from self.read_all(read, facts, watch)
             return [self.key_of_entity(e) for e in found]
         assert compiled is not None
         if compiled.matches_nothing:

@@ -148,16 +148,7 @@ def _sorted_by_server(plans: ReadPlans[Any], read: Read, spec: Distance, want: i
 def _sorted_here(plans: ReadPlans[Any], read: Read, spec: Distance, facts: ServerFacts,
                  watch: bool) -> Plan[list[tuple[Any, float | None]]]:
     inner = plans.read([FilterSpecification(read.query.filter or And(()))])
-    found: list[Any] = []
-    try:
-        while True:
-            page = yield from plans.read_page(inner, facts, watch)
-            if not page and inner.done:
-                break
-            found += page
-    finally:
-        if not inner.done:
-            yield from plans.close_read(inner)
+    found = yield from plans.read_all(inner, facts, watch)
     ranked = by_distance(plans.schema, spec, found)
     end = None if read.limit is None else read.query.offset + read.limit
     only_fields = read.query.only

@@ -192,7 +192,10 @@ class ReadPlans(QueryPlans[M]):
     def select(self, specs: Sequence[Any], facts: ServerFacts,
                watch: bool, cap: int | None = None) -> Plan[list[Any]]:
         """Every entity ``specs`` select (at most ``cap``), as a list."""
-        read = self.read(specs, cap=cap)
+        return (yield from self.read_all(self.read(specs, cap=cap), facts, watch))
+
+    def read_all(self, read: Read, facts: ServerFacts, watch: bool) -> Plan[list[Any]]:
+        """Every page of ``read``, as one list (its cursor freed if the plan stops early)."""
         out: list[Any] = []
         try:
             while True:
@@ -295,16 +298,7 @@ class ReadPlans(QueryPlans[M]):
         """``filter(*specs)`` with each entity's score (when a search is among the specs) and
         highlights (documents/hits.py)."""
         read = self.read(specs)
-        found: list[Any] = []
-        try:
-            while True:
-                page = yield from self.read_page(read, facts, watch)
-                if not page and read.done:
-                    break
-                found += page
-        finally:
-            if not read.done:
-                yield from self.close_read(read)
+        found = yield from self.read_all(read, facts, watch)
         node = read.query.filter
         if read.query.knn is not None or read.query.distance is not None:
             near = read.scores or {}  # the distances
